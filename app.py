@@ -1,0 +1,17 @@
+"""stabviz home: what each page teaches, with links. Run: streamlit run app.py"""
+
+import streamlit as st
+
+from stabviz import experiments
+from stabviz.i18n import tr
+from stabviz.ui import ICONS, carried_query, setup
+
+lang = setup(None)
+st.title(tr("common.app.title", lang))
+st.markdown(tr("common.app.tagline", lang))
+st.info(tr("common.app.share", lang), icon="🔗")
+for name in experiments.available():
+    with st.container(border=True):
+        st.page_link(f"pages/{name}.py", label=f"**{tr(f'{name}.title', lang)}**", icon=ICONS[name],
+                     query_params=carried_query(lang))
+        st.markdown(tr(f"{name}.summary", lang))

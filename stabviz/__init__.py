@@ -1,0 +1,1 @@
+"""stabviz: an interactive lab for the numerical stability of deep learning."""

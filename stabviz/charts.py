@@ -1,0 +1,202 @@
+"""Shared Altair builders. Log axes never break: zero, inf and nan become visible markers.
+
+Values are classified into a ``state`` (finite / zero / inf / nan); finite values are drawn as
+they are, zeros as ▼ on the floor of the axis ("underflow to 0"), inf as ▲ on its ceiling
+("overflow") and nan as ✕ on the ceiling. A dtype's representable range can be drawn as rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from stabviz.i18n import tr
+from stabviz.runtime import dtype_range
+
+WIDTH, HEIGHT = 640, 320  # export size in CSS pixels (PNG is rendered at 2x)
+CJK_FONT = "WenQuanYi Micro Hei"
+STATES = ("finite", "zero", "inf", "nan")
+STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": "cross"}
+EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
+
+
+def state_of(values: pd.Series | np.ndarray) -> np.ndarray:
+    """finite / zero / inf / nan for each value (magnitudes: negatives count by |v|)."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    return np.select([np.isnan(v), np.isinf(v), v == 0], ["nan", "inf", "zero"], "finite")
+
+
+def log_domain(values: pd.Series | np.ndarray, pad: float = 3.0) -> tuple[float, float]:
+    """A log-axis domain around the finite positive values, padded by ``pad`` (a factor)."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return 1e-3, 1e3
+    lo, hi = max(float(v.min()) / pad, 1e-300), min(float(v.max()) * pad, 1e300)
+    return (lo, hi) if hi / lo > 10 else (lo / 10, hi * 10)
+
+
+def for_log(df: pd.DataFrame, y: str, domain: tuple[float, float]) -> pd.DataFrame:
+    """Copy with ``y`` as a plottable magnitude clipped to the domain, plus state and a text value."""
+    out = df.copy()
+    raw = out[y].to_numpy(dtype=np.float64)
+    out["state"] = state_of(raw)
+    mag = np.abs(raw)
+    floor_, ceil_ = domain
+    out[y] = np.where(out["state"] == "zero", floor_, np.where(out["state"] == "finite", mag, ceil_))
+    out[y] = out[y].clip(floor_, ceil_)
+    out["value"] = [_show(v) for v in raw]
+    return out
+
+
+def _show(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    return ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:.4g}"
+
+
+def log_y(title: str, domain: tuple[float, float]) -> alt.Y:
+    """A log y encoding with exponent labels and a fixed domain (no zero can reach the scale)."""
+    return alt.Y(
+        "y:Q", title=title, axis=alt.Axis(format=EXP_FORMAT),
+        scale=alt.Scale(type="log", domain=list(domain), clamp=True, nice=False),
+    )
+
+
+def log_profile(
+    df: pd.DataFrame, x: str, y: str, color: str, *, lang: str, x_title: str, y_title: str,
+    title: str = "", dash: str | None = None, theory: pd.DataFrame | None = None,
+    dtype: str | Sequence[str] | None = None, x_log: bool = False,
+) -> alt.LayerChart:
+    """Measured series on a log y axis, optional dashed theory lines, markers for 0/inf/nan, dtype rules."""
+    values = [df[y]] + ([theory[y]] if theory is not None else [])
+    domain = log_domain(np.concatenate([np.asarray(v, dtype=float) for v in values]))
+    if dtype:
+        domain = _with_dtype(domain, dtype)
+    data = for_log(df, y, domain).rename(columns={y: "y"})
+    x_enc = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if x_log else alt.Undefined)
+    layers = [_lines(data, x_enc, color, dash, tr("common.chart.measured", lang))]
+    if theory is not None:
+        layers.append(_theory_lines(for_log(theory, y, domain).rename(columns={y: "y"}), x, x_enc, color, lang))
+    layers.append(_markers(data, x_enc, color, lang))
+    if dtype:
+        layers.append(dtype_rules(dtype, domain, lang))
+    chart = alt.layer(*layers).encode(y=log_y(y_title, domain))
+    return chart.properties(title=title, width=WIDTH, height=HEIGHT).resolve_scale(color="shared")
+
+
+def _lines(data: pd.DataFrame, x_enc: alt.X, color: str, dash: str | None, kind: str) -> alt.Chart:
+    finite = data[data["state"] == "finite"].assign(kind=kind)
+    enc = {"color": alt.Color(f"{color}:N", title=None), "tooltip": _tooltip(data, color)}
+    if dash:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None)
+        enc["detail"] = alt.Detail(f"{dash}:N")
+    return alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(x=x_enc, **enc)
+
+
+def _theory_lines(theory: pd.DataFrame, x: str, x_enc: alt.X, color: str, lang: str) -> alt.Chart:
+    finite = theory[theory["state"] == "finite"].assign(kind=tr("common.chart.theory", lang))
+    detail = [c for c in theory.columns if c not in ("y", "state", "value", "kind", x, color)]
+    return alt.Chart(finite).mark_line(strokeDash=[6, 4], opacity=0.8).encode(
+        x=x_enc, color=alt.Color(f"{color}:N", title=None), detail=detail,
+        tooltip=[alt.Tooltip("kind:N", title=""), *_tooltip(theory, color)],
+    )
+
+
+def _markers(data: pd.DataFrame, x_enc: alt.X, color: str, lang: str) -> alt.Chart:
+    """▼ zero, ▲ inf, ✕ nan, drawn at the floor/ceiling of the axis; shape legend translated."""
+    bad = data[data["state"] != "finite"].copy()
+    bad["state"] = [tr(f"common.state.{s}", lang) for s in bad["state"]]
+    names = [tr(f"common.state.{s}", lang) for s in STATE_SHAPES]
+    return alt.Chart(bad).mark_point(size=90, filled=True, opacity=0.9).encode(
+        x=x_enc, color=alt.Color(f"{color}:N", title=None),
+        shape=alt.Shape("state:N", title=None, scale=alt.Scale(domain=names, range=list(STATE_SHAPES.values()))),
+        tooltip=_tooltip(data, color),
+    )
+
+
+def _tooltip(data: pd.DataFrame, color: str) -> list[str]:
+    return [c for c in data.columns if c not in ("y", "state")] + ["state:N"]
+
+
+def _as_list(dtypes: str | Sequence[str]) -> list[str]:
+    return [dtypes] if isinstance(dtypes, str) else list(dtypes)
+
+
+def _with_dtype(domain: tuple[float, float], dtypes: str | Sequence[str]) -> tuple[float, float]:
+    """Widen the domain to show a dtype's limits when the data comes within 1e6 of them."""
+    lo, hi = domain
+    for dt in _as_list(dtypes):
+        sub, _, big = dtype_range(dt)
+        if lo / 1e6 < big < hi * 1e6:
+            hi = max(hi, big * 10)
+        if sub < hi and lo < sub * 1e6:
+            lo = min(lo, sub / 10)
+    return lo, hi
+
+
+def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: str) -> alt.LayerChart:
+    """Rules at each dtype's largest finite, smallest normal and smallest subnormal values in view."""
+    labels: dict[float, list[str]] = {}
+    for dt in _as_list(dtypes):
+        sub, normal, big = dtype_range(dt)
+        for v, k in ((big, "max"), (normal, "normal"), (sub, "subnormal")):
+            if domain[0] <= v <= domain[1]:
+                labels.setdefault(float(f"{v:.3g}"), []).append(tr(f"common.limit.{k}", lang, dtype=dt, value=f"{v:.3g}"))
+    df = pd.DataFrame([{"y": v, "label": " / ".join(t)} for v, t in sorted(labels.items())], columns=["y", "label"])
+    rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[2, 2], opacity=0.7).encode(y="y:Q")
+    style = {"baseline": "bottom", "color": "#b00020", "fontSize": 11}
+    left = alt.Chart(df.iloc[::2]).mark_text(align="left", **style).encode(y="y:Q", x=alt.value(4), text="label:N")
+    right = alt.Chart(df.iloc[1::2]).mark_text(align="right", **style).encode(
+        y="y:Q", x=alt.value(WIDTH - 4), text="label:N")
+    return alt.layer(rule, left, right)
+
+
+def line_chart(
+    df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str, title: str = "",
+    dash: str | None = None, theory: pd.DataFrame | None = None, lang: str = "en",
+) -> alt.LayerChart:
+    """Plain linear axes with optional dashed theory lines (same column names as ``df``)."""
+    x_enc = alt.X(f"{x}:Q", title=x_title)
+    y_enc = alt.Y(f"{y}:Q", title=y_title)
+    enc = {"color": alt.Color(f"{color}:N", title=None)}
+    if dash:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None)
+    layers = [alt.Chart(df).mark_line().encode(x=x_enc, y=y_enc, tooltip=list(df.columns), **enc)]
+    if theory is not None:
+        t = theory.assign(kind=tr("common.chart.theory", lang))
+        layers.append(alt.Chart(t).mark_line(strokeDash=[6, 4]).encode(
+            x=x_enc, y=y_enc, color=alt.Color(f"{color}:N"), tooltip=list(t.columns)))
+    return alt.layer(*layers).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+def heatmap(
+    df: pd.DataFrame, x: str, y: str, z: str, *, x_title: str, y_title: str, z_title: str,
+    title: str = "", scheme: str = "redblue", mid: float | None = 0.0, lang: str = "en",
+) -> alt.LayerChart:
+    """Rect heatmap of a finite ``z``; non-finite cells drawn grey with a marker."""
+    data = df.copy()
+    data["state"] = state_of(data[z].where(data[z] != 0, 1.0))  # zero is a fine value here
+    data["value"] = [_show(v) for v in data[z]]
+    data[z] = data[z].where(data["state"] == "finite")
+    scale = alt.Scale(scheme=scheme, domainMid=mid) if mid is not None else alt.Scale(scheme=scheme)
+    base = alt.Chart(data).encode(x=alt.X(f"{x}:O", title=x_title), y=alt.Y(f"{y}:O", title=y_title, sort="descending"))
+    rect = base.mark_rect().encode(
+        color=alt.condition(f"isValid(datum['{z}'])", alt.Color(f"{z}:Q", title=z_title, scale=scale),
+                            alt.value("#bbbbbb")),
+        tooltip=[x, y, "value:N", "state:N"],
+    )
+    bad = data[data["state"] != "finite"].assign(state=lambda d: [tr(f"common.state.{s}", lang) for s in d["state"]])
+    marks = alt.Chart(bad).mark_text(text="✕", color="black").encode(x=f"{x}:O", y=alt.Y(f"{y}:O", sort="descending"))
+    return alt.layer(rect, marks).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+def themed(chart: alt.TopLevelMixin, lang: str) -> alt.TopLevelMixin:
+    """Slide-readable sizes, and a CJK font for Chinese (registered for static export)."""
+    font = CJK_FONT if lang == "zh" else "sans-serif"
+    return chart.configure(font=font).configure_axis(labelFontSize=12, titleFontSize=13).configure_title(
+        fontSize=15, anchor="start").configure_legend(labelFontSize=12, titleFontSize=12, labelLimit=260)

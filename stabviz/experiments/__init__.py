@@ -1,0 +1,84 @@
+"""Experiment registry and the contract every experiment module follows.
+
+An experiment module defines ``Params`` (a :class:`~stabviz.params.ParamsBase`) and
+``SECTIONS``: each section is a pure function from (projected) params to a :class:`Result`,
+with the fields it reads (its cache key) and an estimate of its work (its budget check).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from stabviz.params import ParamsBase
+from stabviz.runtime import check_budget
+
+# Page order; also the URL paths and CLI names.
+NAMES = (
+    "activations", "initialization", "deep_mlp", "recurrent",
+    "normalization", "optimizers", "newton", "loss_pairing",
+)
+
+Progress = Callable[[float], None]  # called with the fraction done, 0..1
+
+
+@dataclass
+class Result:
+    """Named tidy DataFrames plus a few scalar findings."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: Result) -> Result:
+        """Both results in one (names must not clash)."""
+        return Result({**self.tables, **other.tables}, {**self.findings, **other.findings})
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a page: a pure run function, the params it reads, and its cost."""
+
+    name: str  # key; also the locale prefix of its title and text
+    run: Callable[..., Result]  # run(params, progress=None) -> Result
+    uses: tuple[str, ...]  # the fields it reads; the rest are reset to defaults (cache key)
+    work: Callable[[Any], float] = lambda p: 0.0  # estimated multiply-adds, checked before running
+    long: bool = False  # a training run: the page shows a progress bar
+
+
+def available() -> tuple[str, ...]:
+    """The complete experiments (engine, figures and UI text) in this installation, in page order."""
+    locales = Path(__file__).parent.parent / "locales"
+    return tuple(
+        n for n in NAMES
+        if importlib.util.find_spec(f"stabviz.experiments.{n}") and importlib.util.find_spec(f"stabviz.figures.{n}")
+        and (locales / f"{n}.toml").is_file()
+    )
+
+
+def load(name: str) -> ModuleType:
+    """The experiment module called ``name``; KeyError with the choices if unknown."""
+    if name not in available():
+        raise KeyError(f"unknown experiment {name!r}; choose from {', '.join(available())}")
+    return importlib.import_module(f"stabviz.experiments.{name}")
+
+
+def run_section(section: Section, params: ParamsBase, progress: Progress | None = None) -> Result:
+    """Check the budget, then run one section on its projected params."""
+    narrow = params.project(section.uses)
+    check_budget(section.work(narrow))
+    return section.run(narrow, progress) if section.long else section.run(narrow)
+
+
+def run(name: str, params: ParamsBase, progress: Progress | None = None) -> Result:
+    """Every section of an experiment, merged (what the CLI prints)."""
+    result = Result()
+    for section in load(name).SECTIONS:
+        result = result.merge(run_section(section, params, progress))
+    return result

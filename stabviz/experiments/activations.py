@@ -1,0 +1,180 @@
+"""Activation functions: shape, derivative, saturation, and the product of derivatives over depth.
+
+Why gradients vanish in a sigmoid net: back-propagation multiplies one f'(z) per layer, and
+sigmoid' never exceeds 1/4. Everything here is measured with torch (autograd for f'),
+with the expectations also computed by quadrature as the theory beside the Monte Carlo.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stabviz.experiments import Result, Section
+from stabviz.nets import ACTIVATION_LABELS, ACTIVATION_NAMES, value_and_derivative
+from stabviz.params import ParamsBase, Text, param
+from stabviz.runtime import device, device_param, dtype_range, generator, seed_param
+
+GRID_POINTS = 601  # points of the f / f' curves
+QUAD_POINTS = 200_001  # trapezoid nodes over +-12 standard deviations
+CHAINS = 1001  # independent chains for the product over depth (odd: the median is a chain)
+CHAIN_DTYPES = ("float64", "float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class Params(ParamsBase):
+    functions: tuple[str, ...] = param(
+        ("sigmoid", "tanh", "relu", "gelu"), Text("Functions", "激活函数"),
+        Text("Activation functions compared side by side.", "并排比较的激活函数。"),
+        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
+    )
+    x_max: float = param(
+        6.0, Text("x range ±", "x 范围 ±"), Text("Curves are drawn for x in [-x_max, x_max].", "曲线绘制区间为 [-x_max, x_max]。"),
+        lo=0.5, hi=50.0, step=0.5, widget="slider",
+    )
+    threshold: float = param(
+        0.05, Text("Saturation threshold", "饱和阈值"),
+        Text("A unit counts as saturated where |f'(x)| is below this.", "|f'(x)| 低于此值即视为饱和。"),
+        lo=1e-4, hi=0.5, step=0.01,
+    )
+    input_std: float = param(
+        2.0, Text("Input std s", "输入标准差 s"),
+        Text("Pre-activations are drawn from N(0, s²).", "预激活值服从 N(0, s²)。"), lo=0.01, hi=20.0, step=0.1,
+    )
+    samples: int = param(
+        100_000, Text("Monte Carlo samples", "蒙特卡洛样本数"),
+        Text("Draws of z ~ N(0, s²) for the measured expectations.", "用于测量期望的 z ~ N(0, s²) 样本数。"),
+        lo=1_000, hi=2_000_000, step=1_000,
+    )
+    depth: int = param(
+        100, Text("Depth L", "深度 L"), Text("Number of derivative factors multiplied in the chain.", "链式乘积中导数因子的个数。"),
+        lo=1, hi=1000, widget="slider",
+    )
+    seed: int = seed_param()
+    device: str = device_param()
+
+
+def curves(p: Params) -> Result:
+    """f(x) and f'(x) on a grid, derivative by autograd."""
+    x = torch.linspace(-p.x_max, p.x_max, GRID_POINTS, dtype=torch.float64)
+    rows = []
+    for name in p.functions:
+        y, dy = value_and_derivative(name, x)
+        rows.append(pd.DataFrame({"function": name, "x": x.numpy(), "f": y.numpy(), "df": dy.numpy()}))
+    return Result({"curves": pd.concat(rows, ignore_index=True)})
+
+
+def _quadrature(name: str, s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes' f'(z) values and trapezoid weights of the N(0, s²) density."""
+    z = torch.linspace(-12 * s, 12 * s, QUAD_POINTS, dtype=torch.float64)
+    _, dz = value_and_derivative(name, z)
+    pdf = torch.exp(-0.5 * (z / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    w = pdf * (z[1] - z[0])
+    w[0] *= 0.5
+    w[-1] *= 0.5
+    return dz.numpy(), w.numpy()
+
+
+def saturation(p: Params) -> Result:
+    """Max |f'|, saturated fraction, E f'(z) and E f'(z)^2: Monte Carlo beside quadrature."""
+    dev = device(p.device)
+    z = torch.randn(p.samples, generator=generator(p.seed, dev), device=dev, dtype=torch.float64) * p.input_std
+    grid = torch.linspace(-max(p.x_max, 6 * p.input_std), max(p.x_max, 6 * p.input_std), 20_001, dtype=torch.float64)
+    rows = []
+    for name in p.functions:
+        d_mc = value_and_derivative(name, z)[1].cpu().numpy()
+        d_q, w = _quadrature(name, p.input_std)
+        rows.append({
+            "function": name,
+            "max_abs_grad": float(value_and_derivative(name, grid)[1].abs().max()),
+            "saturated_mc": float(np.mean(np.abs(d_mc) < p.threshold)),
+            "saturated_quad": float(np.sum(w * (np.abs(d_q) < p.threshold))),
+            "mean_grad_mc": float(d_mc.mean()),
+            "mean_grad_quad": float(np.sum(w * d_q)),
+            "mean_sq_grad_mc": float(np.mean(d_mc**2)),
+            "mean_sq_grad_quad": float(np.sum(w * d_q**2)),
+        })
+    table = pd.DataFrame(rows)
+    findings = {f"max_abs_grad_{r['function']}": r["max_abs_grad"] for r in rows}
+    return Result({"saturation": table}, findings)
+
+
+def _median_chain(factors: torch.Tensor, dtype_name: str) -> np.ndarray:
+    """Median over chains of |prod_{i<=l} f'(z_i)|, multiplied in the given dtype."""
+    prods = torch.cumprod(factors.abs().to(getattr(torch, dtype_name)), dim=1)
+    return prods.double().median(dim=0).values.cpu().numpy()
+
+
+def chain(p: Params) -> Result:
+    """The product of L derivative factors, in four dtypes, with the theory of its typical size."""
+    dev = device(p.device)
+    z = torch.randn(CHAINS, p.depth, generator=generator(p.seed, dev), device=dev, dtype=torch.float64) * p.input_std
+    layers = np.arange(1, p.depth + 1)
+    measured, theory, limits = [], [], []
+    for name in p.functions:
+        factors = value_and_derivative(name, z)[1]
+        for dt in CHAIN_DTYPES:
+            value = _median_chain(factors, dt)
+            measured.append(pd.DataFrame({"function": name, "layer": layers, "dtype": dt, "value": value}))
+            limits.append(_leaves_range(name, dt, value))
+        theory.append(_chain_theory(name, p, layers))
+    tables = {
+        "chain": pd.concat(measured, ignore_index=True),
+        "chain_theory": pd.concat(theory, ignore_index=True),
+        "chain_limits": pd.DataFrame(limits),
+    }
+    return Result(tables)
+
+
+def _chain_theory(name: str, p: Params, layers: np.ndarray) -> pd.DataFrame:
+    """Typical size exp(L E[ln|f'(z)|]) (the median, by the CLT on the log) and the bound max|f'|^L."""
+    d_q, w = _quadrature(name, p.input_std)
+    dead = d_q == 0  # f' = 0 on real probability mass (ReLU) sends the typical product to 0
+    if w[dead].sum() > 1e-12:
+        mean_log = -math.inf
+    else:  # far tails where f' underflows in float64 (tanh' at |z| > 19) carry no mass
+        mean_log = float(np.sum(w[~dead] * np.log(np.abs(d_q[~dead]))))
+    max_grad = float(np.abs(d_q).max())
+    with np.errstate(over="ignore", under="ignore"):
+        typical = np.exp(layers * mean_log)
+        bound = np.float64(max_grad) ** layers.astype(np.float64)
+    return pd.concat([
+        pd.DataFrame({"function": name, "layer": layers, "curve": "typical", "value": typical}),
+        pd.DataFrame({"function": name, "layer": layers, "curve": "bound", "value": bound}),
+    ], ignore_index=True)
+
+
+def _leaves_range(name: str, dtype_name: str, value: np.ndarray) -> dict:
+    """First depth where the measured product leaves the dtype's normal range, underflows to 0, or overflows."""
+    _, normal, _ = dtype_range(dtype_name)
+
+    def first(mask: np.ndarray) -> float:
+        hits = np.flatnonzero(mask)
+        return float(hits[0] + 1) if hits.size else math.nan
+
+    return {
+        "function": name, "dtype": dtype_name,
+        "subnormal_at": first((value < normal) & (value > 0)),
+        "zero_at": first(value == 0),
+        "inf_at": first(np.isinf(value)),
+    }
+
+
+def _chain_work(p: Params) -> float:
+    return 40.0 * CHAINS * p.depth * len(p.functions)
+
+
+def _saturation_work(p: Params) -> float:
+    return 40.0 * (p.samples + QUAD_POINTS * 2) * len(p.functions)
+
+
+SECTIONS = (
+    Section("curves", curves, uses=("functions", "x_max")),
+    Section("saturation", saturation, uses=("functions", "x_max", "threshold", "input_std", "samples", "seed", "device"),
+            work=_saturation_work),
+    Section("chain", chain, uses=("functions", "input_std", "depth", "seed", "device"), work=_chain_work),
+)

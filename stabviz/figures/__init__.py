@@ -1,0 +1,60 @@
+"""What a page shows for each section: figures (Altair charts), tables and notes.
+
+A figures module ``stabviz.figures.<name>`` defines ``VIEWS``: section name ->
+``view(result, params, lang) -> list[Block]``. The page and ``python -m stabviz export``
+both call these, so a slide exported from the CLI is the figure the page shows.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import altair as alt
+import pandas as pd
+
+from stabviz.charts import themed
+from stabviz.experiments import Result
+from stabviz.params import ParamsBase
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A chart with a file-name stem and a caption saying what to see."""
+
+    name: str  # file stem, e.g. "activations_chain"
+    chart: alt.TopLevelMixin  # un-themed; see :meth:`themed`
+    caption: str = ""
+
+    def themed(self, lang: str) -> alt.TopLevelMixin:
+        return themed(self.chart, lang)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small table shown on the page and written as CSV into the zip."""
+
+    name: str
+    df: pd.DataFrame
+    caption: str = ""
+
+
+Block = Figure | Table | str  # a str is Markdown text
+View = Callable[[Result, ParamsBase, str], list[Block]]
+
+
+def load(name: str) -> ModuleType:
+    """The figures module of experiment ``name``."""
+    return importlib.import_module(f"stabviz.figures.{name}")
+
+
+def figures_of(blocks: list[Block]) -> dict[str, Figure]:
+    """The figures among a page's blocks, by name."""
+    return {b.name: b for b in blocks if isinstance(b, Figure)}
+
+
+def tables_of(blocks: list[Block]) -> dict[str, pd.DataFrame]:
+    """The tables among a page's blocks, by name."""
+    return {b.name: b.df for b in blocks if isinstance(b, Table)}

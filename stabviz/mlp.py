@@ -1,0 +1,141 @@
+"""A deep MLP with a chosen initialization, and per-layer statistics of one forward/backward pass.
+
+Shared by the initialization and deep-MLP pages. Weights are set with ``torch.nn.init`` from a
+private generator; the statistics come from forward hooks and autograd, never by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+
+from stabviz.nets import activation
+from stabviz.params import Text
+
+# name -> (torch.nn.init function, keyword arguments); "normal"/"uniform" use the std parameter.
+INITS = (
+    "normal", "uniform", "xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform",
+    "kaiming_normal_fan_out", "kaiming_uniform_fan_out", "lecun_normal", "orthogonal",
+)
+INIT_LABELS = {
+    "normal": Text("N(0, std²)", "N(0, std²)"),
+    "uniform": Text("uniform, same std", "均匀分布（同 std）"),
+    "xavier_normal": Text("Xavier/Glorot normal", "Xavier/Glorot 正态"),
+    "xavier_uniform": Text("Xavier/Glorot uniform", "Xavier/Glorot 均匀"),
+    "kaiming_normal": Text("He/Kaiming normal (fan_in)", "He/Kaiming 正态 (fan_in)"),
+    "kaiming_uniform": Text("He/Kaiming uniform (fan_in)", "He/Kaiming 均匀 (fan_in)"),
+    "kaiming_normal_fan_out": Text("He/Kaiming normal (fan_out)", "He/Kaiming 正态 (fan_out)"),
+    "kaiming_uniform_fan_out": Text("He/Kaiming uniform (fan_out)", "He/Kaiming 均匀 (fan_out)"),
+    "lecun_normal": Text("LeCun normal", "LeCun 正态"),
+    "orthogonal": Text("orthogonal", "正交"),
+}
+
+
+def weight_variance(scheme: str, fan_in: int, fan_out: int, std: float = 1.0) -> float:
+    """Var(w) each scheme gives a fan_in x fan_out layer (orthogonal: 1/fan_in for square layers)."""
+    if scheme in ("normal", "uniform"):
+        return std**2
+    if scheme.startswith("xavier"):
+        return 2.0 / (fan_in + fan_out)
+    if scheme.startswith("kaiming"):
+        return 2.0 / (fan_out if scheme.endswith("fan_out") else fan_in)
+    return 1.0 / fan_in if scheme == "lecun_normal" else 1.0 / max(fan_in, fan_out)
+
+
+def init_weight(w: torch.Tensor, scheme: str, std: float, g: torch.Generator) -> None:
+    """Fill a Linear weight in place with torch.nn.init (ReLU gain for Kaiming, gain 1 otherwise)."""
+    init = nn.init
+    mode = "fan_out" if scheme.endswith("fan_out") else "fan_in"
+    with torch.no_grad():
+        if scheme == "normal":
+            init.normal_(w, 0.0, std, generator=g)
+        elif scheme == "uniform":
+            init.uniform_(w, -std * 3**0.5, std * 3**0.5, generator=g)
+        elif scheme == "xavier_normal":
+            init.xavier_normal_(w, generator=g)
+        elif scheme == "xavier_uniform":
+            init.xavier_uniform_(w, generator=g)
+        elif scheme.startswith("kaiming_normal"):
+            init.kaiming_normal_(w, mode=mode, nonlinearity="relu", generator=g)
+        elif scheme.startswith("kaiming_uniform"):
+            init.kaiming_uniform_(w, mode=mode, nonlinearity="relu", generator=g)
+        elif scheme == "lecun_normal":
+            init.kaiming_normal_(w, mode="fan_in", nonlinearity="linear", generator=g)
+        else:
+            init.orthogonal_(w, generator=g)
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """Shape and initialization of a plain deep MLP (no biases: the variance laws stay exact)."""
+
+    depth: int  # number of Linear layers
+    width: int  # units per hidden layer (and input size)
+    activation: str  # a name from stabviz.nets.ACTIVATIONS
+    init: str  # a name from INITS
+    std: float = 1.0  # weight std for the "normal" and "uniform" schemes
+    gain: float = 1.0  # multiplies every weight after initialization
+
+
+def build_mlp(spec: MLPSpec, g: torch.Generator, dtype: torch.dtype, dev: torch.device) -> nn.Sequential:
+    """Linear -> activation, ``depth`` times; the last layer too (so every layer is alike)."""
+    layers: list[nn.Module] = []
+    for _ in range(spec.depth):
+        lin = nn.Linear(spec.width, spec.width, bias=False, device=g.device)
+        init_weight(lin.weight, spec.init, spec.std, g)
+        with torch.no_grad():
+            lin.weight.mul_(spec.gain)
+        layers += [lin, activation(spec.activation)]
+    return nn.Sequential(*layers).to(device=dev, dtype=dtype)
+
+
+def layer_stats(model: nn.Sequential, x: torch.Tensor) -> tuple[pd.DataFrame, dict[int, torch.Tensor]]:
+    """One forward and backward pass with loss = sum(output)/batch; per-layer statistics.
+
+    Returns a table with, for each Linear layer l (1 = nearest the input): the variance and the
+    mean square of the pre-activation, the variance of the post-activation output, the variance
+    and the mean square of dL/d(pre-activation), and the Frobenius norm of the weight gradient
+    (inf/nan/0 kept as they are); plus the post-activations by layer.
+    """
+    outputs: dict[int, torch.Tensor] = {}
+    pre: dict[int, torch.Tensor] = {}
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    hooks, layer = [], 0
+    for m in model:
+        if isinstance(m, nn.Linear):
+            layer += 1
+            hooks.append(m.register_forward_hook(lambda _m, _i, o, k=layer: _keep_grad(pre, k, o)))
+        else:
+            hooks.append(m.register_forward_hook(lambda _m, _i, o, k=layer: outputs.__setitem__(k, o.detach())))
+    try:
+        out = model(x)
+        (out.sum() / x.shape[0]).backward()
+    finally:
+        for h in hooks:
+            h.remove()
+    rows = [{
+        "layer": k,
+        "pre_var": _var(pre[k]),
+        "pre_ms": _mean_square(pre[k]),
+        "act_var": _var(outputs[k]),
+        "grad_var": _var(pre[k].grad),
+        "grad_ms": _mean_square(pre[k].grad),
+        "weight_grad_norm": float(lin.weight.grad.double().norm()),
+    } for k, lin in enumerate(linears, start=1)]
+    return pd.DataFrame(rows), outputs
+
+
+def _keep_grad(store: dict[int, torch.Tensor], k: int, t: torch.Tensor) -> None:
+    t.retain_grad()
+    store[k] = t
+
+
+def _var(t: torch.Tensor | None) -> float:
+    return float("nan") if t is None else float(t.detach().double().var())
+
+
+def _mean_square(t: torch.Tensor | None) -> float:
+    return float("nan") if t is None else float(t.detach().double().square().mean())

@@ -1,0 +1,150 @@
+"""The only Streamlit-aware helpers: page setup and sidebar, widgets from a schema, URL sync.
+
+URL handling is ours, not Streamlit's ``bind``: option widgets bound by Streamlit put their
+*translated* label into the URL (a link would break when the language changes) and drop an
+out-of-range value silently. Here every value is read from the URL once per session with the
+schema's parser (nearest safe value + a warning naming the parameter), held in widget state,
+remembered across page switches, and written back to the URL after every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+import torch
+
+from stabviz import experiments
+from stabviz.i18n import LANG_NAMES, LANGS, tr
+from stabviz.params import ParamIssue, ParamsBase, Spec, Text, coerce, to_text
+from stabviz.runtime import GLOBAL_FIELDS, available_devices
+
+MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page switches
+PAGE, FRESH = "_stabviz_page", "_stabviz_fresh"  # session keys: the page shown, and whether it just opened
+LANG_SPEC = Spec(kind=str, default="en", label=Text("Language", "语言"), help=Text("", ""), choices=LANGS)
+ICONS = {
+    "activations": "📈", "initialization": "🎲", "deep_mlp": "🧱", "recurrent": "🔁",
+    "normalization": "⚖️", "optimizers": "🧭", "newton": "🎯", "loss_pairing": "🔗",
+}
+
+
+def _memory() -> dict[str, Any]:
+    return st.session_state.setdefault(MEMORY, {})
+
+
+def _url_raw(key: str) -> str | list[str] | None:
+    values = st.query_params.get_all(key)
+    return None if not values else (values[0] if len(values) == 1 else values)
+
+
+def seed_state(key: str, url_key: str, spec: Spec, memory_key: str, issues: list[ParamIssue]) -> None:
+    """Give a widget its starting value: the URL's (validated), else the remembered, else the default."""
+    if key in st.session_state and not st.session_state.get(FRESH, True):
+        return
+    raw = _url_raw(url_key)
+    value = _memory().get(memory_key, spec.default)
+    if raw is not None:
+        value, reason = coerce(spec, raw)
+        if reason is not None:
+            issues.append(ParamIssue(url_key, raw if isinstance(raw, str) else ",".join(raw), value, reason))
+    st.session_state[key] = list(value) if spec.kind is tuple else value
+
+
+def widget(name: str, spec: Spec, key: str, lang: str) -> Any:
+    """Draw the widget for one schema field and return its value (tuples for multi-choice)."""
+    label, help_ = spec.label(lang), spec.help(lang) or None
+    fmt = lambda v: spec.choice_label(v, lang)  # noqa: E731
+    if spec.kind is bool:
+        return st.toggle(label, key=key, help=help_)
+    if spec.kind is tuple:
+        return tuple(st.multiselect(label, spec.choices, format_func=fmt, key=key, help=help_))
+    if spec.choices:
+        return st.selectbox(label, spec.choices, format_func=fmt, key=key, help=help_)
+    if spec.kind is str:
+        return st.text_input(label, key=key, help=help_, max_chars=200)
+    return _number(spec, key, label, help_)
+
+
+def _number(spec: Spec, key: str, label: str, help_: str | None) -> int | float:
+    cast = spec.kind
+    lo, hi = cast(spec.lo), cast(spec.hi)
+    step = cast(spec.step) if spec.step else (1 if cast is int else None)
+    if spec.widget == "slider":
+        return st.slider(label, lo, hi, step=step, key=key, help=help_)
+    fmt = "%d" if cast is int else "%g"
+    return st.number_input(label, lo, hi, step=step, format=fmt, key=key, help=help_)
+
+
+def setup(page: str | None) -> str:
+    """Page config, language and navigation in the sidebar; returns the language code."""
+    title = tr(f"{page}.title", "en") if page else "stabviz"
+    st.set_page_config(page_title=f"{title} · stabviz", page_icon=ICONS.get(page or "", "📉"), layout="wide")
+    st.session_state[FRESH] = st.session_state.get(PAGE) != (page or "home")  # widgets are new on a new page
+    st.session_state[PAGE] = page or "home"
+    issues: list[ParamIssue] = []
+    seed_state("lang", "lang", LANG_SPEC, "lang", issues)
+    with st.sidebar:
+        lang = st.selectbox("Language / 语言", LANGS, format_func=LANG_NAMES.get, key="lang")
+        _memory()["lang"] = lang
+        _navigation(lang)
+    show_issues(issues, lang)
+    return lang
+
+
+def carried_query(lang: str) -> dict[str, str]:
+    """Language and global settings (seed, device, dtype) that a navigation link carries along."""
+    memory = _memory()
+    query = {k: to_text(memory[k]) for k in GLOBAL_FIELDS if k in memory}
+    return {**query, "lang": lang} if lang != LANG_SPEC.default else query
+
+
+def _navigation(lang: str) -> None:
+    query = carried_query(lang)
+    st.page_link("app.py", label=tr("common.app.home", lang), icon="🏠", query_params=query)
+    for name in experiments.available():
+        st.page_link(f"pages/{name}.py", label=tr(f"{name}.title", lang), icon=ICONS[name], query_params=query)
+
+
+def show_issues(issues: list[ParamIssue], lang: str) -> None:
+    """One warning per replaced value, naming the parameter."""
+    for issue in issues:
+        st.warning(issue.message(lang), icon="⚠️")
+
+
+def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[str, Any]) -> ParamsBase:
+    """Draw every field's widget where ``placement`` puts it (a container), and build the params."""
+    issues: list[ParamIssue] = []
+    values = {}
+    for name, spec in cls.specs().items():
+        is_global = name in GLOBAL_FIELDS
+        key = name if is_global else f"{page}__{name}"
+        seed_state(key, name, spec, name if is_global else key, issues)
+        with placement[name]:
+            values[name] = widget(name, spec, key, lang)
+        _memory()[name if is_global else key] = values[name]
+    show_issues(issues, lang)
+    return cls(**values)
+
+
+def sync_url(params: ParamsBase, lang: str) -> dict[str, str]:
+    """Write the non-default values (and the language) into the address bar; return them."""
+    query = params.to_query()
+    if lang != LANG_SPEC.default:
+        query["lang"] = lang
+    if dict(st.query_params.to_dict()) != query:
+        st.query_params.from_dict(query)
+    return query
+
+
+def link(query: Mapping[str, str]) -> str:
+    """The shareable link of this page with these values."""
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def device_caption(lang: str) -> None:
+    """Which torch and which devices this server has."""
+    st.caption(tr("common.sidebar.device_info", lang, version=torch.__version__, device=", ".join(available_devices())))
+

@@ -1,0 +1,133 @@
+"""One experiment page: widgets laid out by section, cached engine calls, figures with export buttons."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+
+from stabviz import experiments, export
+from stabviz import figures as figs
+from stabviz.experiments import Result, Section
+from stabviz.figures import Block, Figure, Table
+from stabviz.i18n import has, tr
+from stabviz.params import ParamsBase
+from stabviz.runtime import GLOBAL_FIELDS, BudgetError
+from stabviz.ui import device_caption, link, read_params, setup, sync_url
+
+CACHE_ENTRIES = 256  # results kept across all sessions (each a few hundred kB at most)
+COLUMNS = 4  # widgets per row
+log = logging.getLogger(__name__)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def cached_section(name: str, section: str, params: ParamsBase, _progress: Callable | None = None) -> Result:
+    """One section's result, cached by its projected params (shared by all sessions)."""
+    sec = {s.name: s for s in experiments.load(name).SECTIONS}[section]
+    return experiments.run_section(sec, params, _progress)
+
+
+def _placement(name: str, sections: tuple[Section, ...], fields: list[str], lang: str) -> tuple[dict, dict]:
+    """Containers: globals in the sidebar, shared fields on top, the rest in their section."""
+    owners = {f: [s.name for s in sections if f in s.uses] for f in fields}
+    place = {f: st.sidebar for f in fields if f in GLOBAL_FIELDS}
+    shared = [f for f in fields if f not in place and len(owners[f]) != 1]
+    if shared:
+        st.subheader(tr("common.page.common_controls", lang))
+        place |= _grid(shared)
+    bodies = {}
+    for sec in sections:
+        bodies[sec.name] = st.container()
+        with bodies[sec.name]:
+            st.header(tr(f"{name}.{sec.name}.title", lang), divider="gray")
+            if has(f"{name}.{sec.name}.intro"):
+                st.markdown(tr(f"{name}.{sec.name}.intro", lang))
+            place |= _grid([f for f in fields if f not in place and owners[f] == [sec.name]])
+    return place, bodies
+
+
+def _grid(fields: list[str]) -> dict:
+    if not fields:
+        return {}
+    cols = st.columns(min(COLUMNS, len(fields)))
+    return {f: cols[i % len(cols)] for i, f in enumerate(fields)}
+
+
+def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | None:
+    """The cached result, or None after showing why it was refused or failed."""
+    narrow = params.project(sec.uses)
+    try:
+        if not sec.long:
+            return cached_section(name, sec.name, narrow)
+        bar = st.progress(0.0, text=tr("common.page.running", lang))
+        result = cached_section(name, sec.name, narrow, _progress=lambda f: bar.progress(min(1.0, f)))
+        bar.empty()
+        return result
+    except BudgetError as err:
+        st.error(tr("common.page.refused", lang, message=err.message(lang)), icon="⛔")
+    except (ValueError, RuntimeError) as err:  # engine refusals; numerics never raise
+        log.exception("section %s/%s failed", name, sec.name)
+        st.error(tr("common.page.refused", lang, message=str(err)), icon="⛔")
+    return None
+
+
+def draw(blocks: list[Block], lang: str) -> None:
+    """Markdown, charts with PNG/SVG buttons, tables with a CSV button."""
+    for block in blocks:
+        if isinstance(block, Figure):
+            _figure(block, lang)
+        elif isinstance(block, Table):
+            st.dataframe(block.df, hide_index=True)
+            if block.caption:
+                st.caption(block.caption)
+            st.download_button(tr("common.export.csv", lang), block.df.to_csv(index=False), f"{block.name}.csv",
+                               "text/csv", key=f"csv_{block.name}", on_click="ignore", icon="⬇️")
+        else:
+            st.markdown(block)
+
+
+def _figure(fig: Figure, lang: str) -> None:
+    chart = fig.themed(lang)
+    st.altair_chart(chart, width="stretch", theme=None)
+    if fig.caption:
+        st.caption(fig.caption)
+    png, svg, _ = st.columns([1, 1, 6])
+    png.download_button(tr("common.export.png", lang), lambda: export.to_png(chart), f"{fig.name}.png", "image/png",
+                        key=f"png_{fig.name}", on_click="ignore", icon="⬇️")
+    svg.download_button(tr("common.export.svg", lang), lambda: export.to_svg(chart), f"{fig.name}.svg",
+                        "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon="⬇️")
+
+
+def experiment_page(name: str) -> None:
+    """The whole page of experiment ``name``."""
+    lang = setup(name)
+    module, views = experiments.load(name), figs.load(name).VIEWS
+    st.title(tr(f"{name}.title", lang))
+    st.markdown(tr(f"{name}.intro", lang))
+    place, bodies = _placement(name, module.SECTIONS, list(module.Params.specs()), lang)
+    params = read_params(name, module.Params, lang, place)
+    query = sync_url(params, lang)
+    shown: list[Block] = []
+    for sec in module.SECTIONS:
+        with bodies[sec.name]:
+            result = _result(name, sec, params, lang)
+            if result is not None:
+                blocks = views[sec.name](result, params, lang)
+                draw(blocks, lang)
+                shown += blocks
+    _sidebar_exports(name, params, shown, link(query), lang)
+
+
+def _sidebar_exports(name: str, params: ParamsBase, blocks: list[Block], url: str, lang: str) -> None:
+    charts = {n: f.themed(lang) for n, f in figs.figures_of(blocks).items()}
+    with st.sidebar:
+        st.divider()
+        st.caption(tr("common.page.link", lang))
+        st.code(url, language=None, wrap_lines=True)
+        st.download_button(
+            tr("common.export.zip", lang),
+            lambda: export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url),
+            f"stabviz_{name}.zip", "application/zip", key="zip", on_click="ignore", icon="📦",
+        )
+        device_caption(lang)

@@ -1,0 +1,55 @@
+"""AppTest helpers: open a page the way a browser opens a link (app.py entry, then the page)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 120  # torch work inside AppTest on a 2-core machine
+
+
+def open_page(name: str | None, query: dict[str, str | list[str]] | None = None) -> AppTest:
+    """A fresh session opened on ``/name?query`` (``None``: the home page)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if name:
+        at.switch_page(str(ROOT / "pages" / f"{name}.py"))
+        at.run()
+    return at
+
+
+def key(page: str, field: str) -> str:
+    """The widget key of a page's field (global fields keep their bare name)."""
+    return field if field in ("seed", "device", "dtype", "lang") else f"{page}__{field}"
+
+
+def problems(at: AppTest) -> list[str]:
+    """Exceptions and error boxes on the page: both must be absent."""
+    return [e.value for e in at.exception] + [e.value for e in at.error]
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The Vega-Lite specs drawn on the page."""
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_rows(at: AppTest, index: int) -> list[dict]:
+    """Every data row sent to the browser for chart ``index`` (all its layers' datasets)."""
+    proto = at.get("vega_lite_chart")[index].proto
+    rows = []
+    for ds in proto.datasets:
+        rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
+    return rows
+
+
+@pytest.fixture
+def page():
+    return open_page

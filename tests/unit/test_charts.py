@@ -1,0 +1,44 @@
+"""Log axes never break: zero, inf and nan become markers; the spec stays strict JSON."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from stabviz.charts import for_log, heatmap, log_domain, log_profile, state_of
+
+
+def test_states_classify_magnitudes():
+    assert list(state_of([1.0, 0.0, -np.inf, np.nan, -2.0])) == ["finite", "zero", "inf", "nan", "finite"]
+
+
+def test_domain_ignores_zero_and_inf_and_survives_all_bad():
+    lo, hi = log_domain([0.0, 1e-3, 1e2, np.inf, np.nan])
+    assert lo < 1e-3 and hi > 1e2 and lo > 0
+    assert log_domain([0.0, np.inf]) == (1e-3, 1e3)
+    assert log_domain([5e-324, 1e308])[0] > 0
+
+
+def test_nonfinite_values_sit_on_the_floor_and_ceiling():
+    df = pd.DataFrame({"x": [1, 2, 3, 4], "y": [1.0, 0.0, np.inf, np.nan]})
+    out = for_log(df, "y", (1e-5, 1e5))
+    assert list(out["y"]) == [1.0, 1e-5, 1e5, 1e5]
+    assert list(out["value"]) == ["1", "0", "inf", "nan"]
+
+
+def test_log_profile_spec_is_strict_json_with_marker_rows():
+    df = pd.DataFrame({"layer": [1, 2, 3, 4] * 2, "g": [1e-3, 0.0, np.inf, np.nan, 1, 2, 3, 4],
+                       "net": ["a"] * 4 + ["b"] * 4})
+    spec = log_profile(df, "layer", "g", "net", lang="en", x_title="layer", y_title="|g|", dtype="float16").to_dict()
+    text = json.dumps(spec, allow_nan=False)  # raises on NaN/inf
+    assert "overflow to inf" in text and "underflow to 0" in text
+    scale = spec["encoding"]["y"]["scale"]
+    assert scale["type"] == "log" and all(v > 0 and math.isfinite(v) for v in scale["domain"])
+    assert "65504" in text or "6.55e+04" in text  # fp16 limit drawn
+
+
+def test_heatmap_greys_out_nonfinite_cells():
+    df = pd.DataFrame({"a": [1, 1, 2, 2], "b": [1, 2, 1, 2], "z": [0.5, np.nan, np.inf, -1.0]})
+    spec = heatmap(df, "a", "b", "z", x_title="a", y_title="b", z_title="z").to_dict()
+    json.dumps(spec, allow_nan=False)

@@ -1,0 +1,69 @@
+"""Static export: real PNGs of the chart's size, SVG that parses, the page zip, Chinese glyphs."""
+
+import io
+import json
+import struct
+import xml.etree.ElementTree as ET
+import zipfile
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from stabviz import export
+from stabviz.charts import HEIGHT, WIDTH, themed
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _chart(title: str, lang: str = "zh") -> alt.TopLevelMixin:
+    df = pd.DataFrame({"x": [0, 1, 2], "y": [1, 2, 3]})
+    return themed(alt.Chart(df).mark_line().encode(x="x:Q", y="y:Q").properties(
+        title=title, width=WIDTH, height=HEIGHT), lang)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_MAGIC
+    return struct.unpack(">II", data[16:24])
+
+
+def test_png_is_a_real_png_at_twice_the_chart_size():
+    width, height = _png_size(export.to_png(_chart("gradient", "en")))
+    assert 2 * WIDTH <= width <= 2 * WIDTH + 300
+    assert 2 * HEIGHT <= height <= 2 * HEIGHT + 200
+
+
+def test_svg_parses_and_keeps_the_title_as_text():
+    root = ET.fromstring(export.to_svg(_chart("vanishing gradient", "en")))
+    assert root.tag.endswith("svg")
+    assert "vanishing gradient" in "".join(root.itertext())
+
+
+def test_chinese_glyphs_are_real_not_boxes():
+    # Missing glyphs all render as the same box, so two different titles would give the same PNG.
+    a = export.to_png(_chart("梯度消失"))
+    b = export.to_png(_chart("梯度爆炸"))
+    assert a != b
+
+
+def test_page_zip_holds_every_figure_params_and_link():
+    charts = {"one": _chart("a", "en"), "two": _chart("b", "en")}
+    data = export.page_zip(charts, {"t": pd.DataFrame({"a": [1]})}, {"depth": 3}, "http://x/activations?depth=3")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        assert names == {"one.png", "one.svg", "two.png", "two.svg", "t.csv", "params.json", "link.txt"}
+        assert json.loads(zf.read("params.json")) == {"depth": 3}
+        assert zf.read("one.png")[:8] == PNG_MAGIC
+        assert zf.read("link.txt").decode().strip() == "http://x/activations?depth=3"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_activation_figure_exports(lang):
+    from stabviz import experiments, figures
+    from stabviz.experiments import activations
+
+    p = activations.Params(depth=20)
+    result = experiments.run("activations", p)
+    blocks = [b for s in activations.SECTIONS for b in figures.load("activations").VIEWS[s.name](result, p, lang)]
+    for fig in figures.figures_of(blocks).values():
+        assert _png_size(export.to_png(fig.themed(lang), scale=1))[0] >= WIDTH
