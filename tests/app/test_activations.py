@@ -1,6 +1,6 @@
 """The activations page: what a link shows, and the markers where the product dies."""
 
-from conftest import chart_rows, charts, key, open_page, problems
+from pagetest import chart_rows, charts, key, open_page, problems
 
 
 def test_link_sets_functions_and_depth_and_the_chain_shows_relu_dying():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT, charts, key, open_page, problems
+from pagetest import ROOT, charts, key, open_page, problems
 
 from stabviz import experiments
 from stabviz.i18n import tr

@@ -1,4 +1,6 @@
-"""AppTest helpers: open a page the way a browser opens a link (app.py entry, then the page)."""
+"""AppTest helpers: open a page the way a browser opens a link (app.py entry, then the page).
+
+Not a conftest: test modules import it by name (`from pagetest import open_page`)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +48,3 @@ def chart_rows(at: AppTest, index: int) -> list[dict]:
     for ds in proto.datasets:
         rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
     return rows
-
-
-@pytest.fixture
-def page():
-    return open_page
