@@ -92,6 +92,11 @@ def build_mlp(spec: MLPSpec, g: torch.Generator, dtype: torch.dtype, dev: torch.
     return nn.Sequential(*layers).to(device=dev, dtype=dtype)
 
 
+def gaussian_inputs(batch: int, width: int, g: torch.Generator, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
+    """x ~ N(0, I), drawn on the generator's device and moved, so every device sees the same numbers."""
+    return torch.randn(batch, width, generator=g, device=g.device).to(device=dev, dtype=dtype)
+
+
 def layer_stats(model: nn.Sequential, x: torch.Tensor) -> tuple[pd.DataFrame, dict[int, torch.Tensor]]:
     """One forward and backward pass with loss = sum(output)/batch; per-layer statistics.
 

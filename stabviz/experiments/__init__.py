@@ -53,13 +53,16 @@ class Section:
 
 
 def available() -> tuple[str, ...]:
-    """The complete experiments (engine, figures and UI text) in this installation, in page order."""
-    locales = Path(__file__).parent.parent / "locales"
-    return tuple(
-        n for n in NAMES
-        if importlib.util.find_spec(f"stabviz.experiments.{n}") and importlib.util.find_spec(f"stabviz.figures.{n}")
-        and (locales / f"{n}.toml").is_file()
-    )
+    """The complete experiments (engine, figures, UI text and page), in page order."""
+    root = Path(__file__).resolve().parents[2]
+    return tuple(n for n in NAMES if _complete(n, root))
+
+
+def _complete(name: str, root: Path) -> bool:
+    return all((
+        importlib.util.find_spec(f"stabviz.experiments.{name}"), importlib.util.find_spec(f"stabviz.figures.{name}"),
+        (root / "stabviz" / "locales" / f"{name}.toml").is_file(), (root / "pages" / f"{name}.py").is_file(),
+    ))
 
 
 def load(name: str) -> ModuleType:
