@@ -24,9 +24,10 @@ from stabviz.runtime import GLOBAL_FIELDS, available_devices
 MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page switches
 PAGE, FRESH = "_stabviz_page", "_stabviz_fresh"  # session keys: the page shown, and whether it just opened
 LANG_SPEC = Spec(kind=str, default="en", label=Text("Language", "语言"), help=Text("", ""), choices=LANGS)
-ICONS = {
-    "activations": "📈", "initialization": "🎲", "deep_mlp": "🧱", "recurrent": "🔁",
-    "normalization": "⚖️", "optimizers": "🧭", "newton": "🎯", "loss_pairing": "🔗",
+ICONS = {  # Material icons: drawn by Streamlit's own font, no emoji font needed
+    "home": ":material/home:", "activations": ":material/show_chart:", "initialization": ":material/casino:",
+    "deep_mlp": ":material/layers:", "recurrent": ":material/repeat:", "normalization": ":material/balance:",
+    "optimizers": ":material/explore:", "newton": ":material/my_location:", "loss_pairing": ":material/link:",
 }
 
 
@@ -80,7 +81,7 @@ def _number(spec: Spec, key: str, label: str, help_: str | None) -> int | float:
 def setup(page: str | None) -> str:
     """Page config, language and navigation in the sidebar; returns the language code."""
     title = tr(f"{page}.title", "en") if page else "stabviz"
-    st.set_page_config(page_title=f"{title} · stabviz", page_icon=ICONS.get(page or "", "📉"), layout="wide")
+    st.set_page_config(page_title=f"{title} · stabviz", page_icon=ICONS[page or "home"], layout="wide")
     st.session_state[FRESH] = st.session_state.get(PAGE) != (page or "home")  # widgets are new on a new page
     st.session_state[PAGE] = page or "home"
     issues: list[ParamIssue] = []
@@ -102,7 +103,7 @@ def carried_query(lang: str) -> dict[str, str]:
 
 def _navigation(lang: str) -> None:
     query = carried_query(lang)
-    st.page_link("app.py", label=tr("common.app.home", lang), icon="🏠", query_params=query)
+    st.page_link("app.py", label=tr("common.app.home", lang), icon=ICONS["home"], query_params=query)
     for name in experiments.available():
         st.page_link(f"pages/{name}.py", label=tr(f"{name}.title", lang), icon=ICONS[name], query_params=query)
 
@@ -110,7 +111,7 @@ def _navigation(lang: str) -> None:
 def show_issues(issues: list[ParamIssue], lang: str) -> None:
     """One warning per replaced value, naming the parameter."""
     for issue in issues:
-        st.warning(issue.message(lang), icon="⚠️")
+        st.warning(issue.message(lang), icon=":material/warning:")
 
 
 def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[str, Any]) -> ParamsBase:

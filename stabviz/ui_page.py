@@ -65,10 +65,10 @@ def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | 
         bar.empty()
         return result
     except BudgetError as err:
-        st.error(tr("common.page.refused", lang, message=err.message(lang)), icon="⛔")
+        st.error(tr("common.page.refused", lang, message=err.message(lang)), icon=":material/block:")
     except (ValueError, RuntimeError) as err:  # engine refusals; numerics never raise
         log.exception("section %s/%s failed", name, sec.name)
-        st.error(tr("common.page.refused", lang, message=str(err)), icon="⛔")
+        st.error(tr("common.page.refused", lang, message=str(err)), icon=":material/block:")
     return None
 
 
@@ -82,7 +82,7 @@ def draw(blocks: list[Block], lang: str) -> None:
             if block.caption:
                 st.caption(block.caption)
             st.download_button(tr("common.export.csv", lang), block.df.to_csv(index=False), f"{block.name}.csv",
-                               "text/csv", key=f"csv_{block.name}", on_click="ignore", icon="⬇️")
+                               "text/csv", key=f"csv_{block.name}", on_click="ignore", icon=":material/download:")
         else:
             st.markdown(block)
 
@@ -94,9 +94,9 @@ def _figure(fig: Figure, lang: str) -> None:
         st.caption(fig.caption)
     png, svg, _ = st.columns([1, 1, 6])
     png.download_button(tr("common.export.png", lang), lambda: export.to_png(chart), f"{fig.name}.png", "image/png",
-                        key=f"png_{fig.name}", on_click="ignore", icon="⬇️")
+                        key=f"png_{fig.name}", on_click="ignore", icon=":material/download:")
     svg.download_button(tr("common.export.svg", lang), lambda: export.to_svg(chart), f"{fig.name}.svg",
-                        "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon="⬇️")
+                        "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon=":material/download:")
 
 
 def experiment_page(name: str) -> None:
@@ -128,6 +128,6 @@ def _sidebar_exports(name: str, params: ParamsBase, blocks: list[Block], url: st
         st.download_button(
             tr("common.export.zip", lang),
             lambda: export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url),
-            f"stabviz_{name}.zip", "application/zip", key="zip", on_click="ignore", icon="📦",
+            f"stabviz_{name}.zip", "application/zip", key="zip", on_click="ignore", icon=":material/folder_zip:",
         )
         device_caption(lang)

@@ -1,0 +1,73 @@
+"""Real-browser helpers: a stabviz server on 127.0.0.1 and a page that waits until every chart drew.
+
+Not a conftest: test modules and the benchmark import it by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+READY = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+CHARTS_DRAWN = """() => {
+  const embeds = [...document.querySelectorAll('.vega-embed')];
+  return embeds.length > 0 && embeds.every(e => e.querySelector('svg.marks, canvas'));
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(timeout: float = 90) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port; yields its base URL, stops it after."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc, timeout)
+        yield base
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+        proc.kill()
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited before it served")
+        with contextlib.suppress(OSError):
+            if urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+def wait_drawn(page, timeout_ms: int = 90_000, charts: bool = True) -> None:
+    """Connected, script finished, no skeletons, and (``charts``) every Vega chart has its marks."""
+    page.wait_for_selector(READY, timeout=timeout_ms)
+    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
+    page.wait_for_function("document.querySelectorAll('[data-testid=stSkeleton]').length === 0", timeout=timeout_ms)
+    if charts:
+        page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
+    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)

@@ -1,0 +1,86 @@
+"""Every page in headless Chromium: a link draws all charts with no error box; exports download; Chinese."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from browser import ROOT, wait_drawn
+
+from stabviz import experiments
+
+pytestmark = pytest.mark.e2e
+PAGES = experiments.available()
+ARTIFACTS = ROOT / "test-artifacts"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
+
+
+def open_link(page, url: str, charts: bool = True) -> None:
+    page.goto(url)
+    wait_drawn(page, charts=charts)
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
+
+
+def _download(page, button_text: str, where: str = "stMain") -> bytes:
+    button = page.locator(f"[data-testid='{where}'] [data-testid='stDownloadButton'] button", has_text=button_text).first
+    with page.expect_download(timeout=120_000) as info:
+        button.click()
+    return Path(info.value.path()).read_bytes()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_link_draws_every_chart_and_exports(page, app_url, name):
+    open_link(page, f"{app_url}/{name}?seed=3")
+    assert parse_qs(urlparse(page.url).query)["seed"] == ["3"]
+    assert page.locator(".vega-embed").count() >= 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    png = _download(page, "PNG")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+    assert ET.fromstring(_download(page, "SVG")).tag.endswith("svg")
+
+
+def test_zip_holds_every_figure_params_and_link(page, app_url):
+    open_link(page, f"{app_url}/activations?depth=40&functions=sigmoid,relu")
+    with zipfile.ZipFile(io.BytesIO(_download(page, "zip", "stSidebar"))) as zf:
+        names = set(zf.namelist())
+    charts = page.locator(".vega-embed").count()
+    assert len([n for n in names if n.endswith(".png")]) == charts
+    assert len([n for n in names if n.endswith(".svg")]) == charts
+    assert {"params.json", "link.txt"} <= names
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_chinese_link_is_chinese_and_nothing_is_cut_off(page, app_url, name):
+    open_link(page, f"{app_url}/{name}?lang=zh")
+    assert CJK.search(page.locator("h1").first.inner_text())
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    page.screenshot(path=ARTIFACTS / f"{name}_zh.png")
+
+
+def test_widget_change_reaches_the_address_bar_and_the_link_reopens_it(page, app_url):
+    open_link(page, f"{app_url}/activations")
+    box = page.locator("[data-testid='stMain'] [data-testid='stNumberInput'] input").first
+    box.fill("1.5")
+    box.press("Enter")
+    page.wait_for_function("() => location.search.includes('input_std=1.5')", timeout=60_000)
+    wait_drawn(page)
+    link = page.url
+    fresh = page.context.new_page()
+    open_link(fresh, link)
+    assert fresh.locator("[data-testid='stMain'] [data-testid='stNumberInput'] input").first.input_value() == "1.5"
+
+
+def test_language_survives_navigation(page, app_url):
+    open_link(page, f"{app_url}/?lang=zh", charts=False)
+    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']").nth(1).click()
+    wait_drawn(page)
+    assert "lang=zh" in page.url
+    assert CJK.search(page.locator("h1").first.inner_text())
