@@ -28,23 +28,26 @@ def register_fonts() -> None:
             vlc.register_font_directory(folder)
 
 
-def _spec(chart: alt.TopLevelMixin) -> dict:
+Chart = alt.TopLevelMixin | dict  # an Altair chart or its Vega-Lite dict
+
+
+def _spec(chart: Chart) -> dict:
     register_fonts()
-    return chart.to_dict()
+    return chart if isinstance(chart, dict) else chart.to_dict()
 
 
-def to_png(chart: alt.TopLevelMixin, scale: float = PNG_SCALE) -> bytes:
+def to_png(chart: Chart, scale: float = PNG_SCALE) -> bytes:
     """The chart as PNG bytes (``scale`` x its CSS size)."""
     return vlc.vegalite_to_png(_spec(chart), scale=scale)
 
 
-def to_svg(chart: alt.TopLevelMixin) -> bytes:
+def to_svg(chart: Chart) -> bytes:
     """The chart as SVG bytes (text kept as text, the font named)."""
     return vlc.vegalite_to_svg(_spec(chart)).encode()
 
 
 def page_zip(
-    charts: dict[str, alt.TopLevelMixin], tables: dict[str, pd.DataFrame], params: dict, link: str
+    charts: dict[str, Chart], tables: dict[str, pd.DataFrame], params: dict, link: str
 ) -> bytes:
     """A zip with every figure as PNG and SVG, the tables as CSV, params.json and the shareable link."""
     buf = io.BytesIO()

@@ -72,6 +72,16 @@ def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | 
     return None
 
 
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def rendered_blocks(name: str, section: str, params: ParamsBase, lang: str, _result: Result) -> list[Block]:
+    """A section's blocks with every chart already a themed Vega-Lite dict (the slow part), cached.
+
+    ``_result`` is not hashed: it is determined by (name, section, params), which are.
+    """
+    blocks = figs.load(name).VIEWS[section](_result, params, lang)
+    return [Figure(b.name, b.themed(lang).to_dict(), b.caption) if isinstance(b, Figure) else b for b in blocks]
+
+
 def draw(blocks: list[Block], lang: str) -> None:
     """Markdown, charts with PNG/SVG buttons, tables with a CSV button."""
     for block in blocks:
@@ -88,21 +98,21 @@ def draw(blocks: list[Block], lang: str) -> None:
 
 
 def _figure(fig: Figure, lang: str) -> None:
-    chart = fig.themed(lang)
-    st.altair_chart(chart, width="stretch", theme=None)
+    spec = fig.chart
+    st.vega_lite_chart(spec, width="stretch", theme=None)
     if fig.caption:
         st.caption(fig.caption)
     png, svg, _ = st.columns([1, 1, 6])
-    png.download_button(tr("common.export.png", lang), lambda: export.to_png(chart), f"{fig.name}.png", "image/png",
+    png.download_button(tr("common.export.png", lang), lambda: export.to_png(spec), f"{fig.name}.png", "image/png",
                         key=f"png_{fig.name}", on_click="ignore", icon=":material/download:")
-    svg.download_button(tr("common.export.svg", lang), lambda: export.to_svg(chart), f"{fig.name}.svg",
+    svg.download_button(tr("common.export.svg", lang), lambda: export.to_svg(spec), f"{fig.name}.svg",
                         "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon=":material/download:")
 
 
 def experiment_page(name: str) -> None:
     """The whole page of experiment ``name``."""
     lang = setup(name)
-    module, views = experiments.load(name), figs.load(name).VIEWS
+    module = experiments.load(name)
     st.title(tr(f"{name}.title", lang))
     st.markdown(tr(f"{name}.intro", lang))
     place, bodies = _placement(name, module.SECTIONS, list(module.Params.specs()), lang)
@@ -113,14 +123,14 @@ def experiment_page(name: str) -> None:
         with bodies[sec.name]:
             result = _result(name, sec, params, lang)
             if result is not None:
-                blocks = views[sec.name](result, params, lang)
+                blocks = rendered_blocks(name, sec.name, params, lang, _result=result)
                 draw(blocks, lang)
                 shown += blocks
     _sidebar_exports(name, params, shown, link(query), lang)
 
 
 def _sidebar_exports(name: str, params: ParamsBase, blocks: list[Block], url: str, lang: str) -> None:
-    charts = {n: f.themed(lang) for n, f in figs.figures_of(blocks).items()}
+    charts = {n: f.chart for n, f in figs.figures_of(blocks).items()}
     with st.sidebar:
         st.divider()
         st.caption(tr("common.page.link", lang))
