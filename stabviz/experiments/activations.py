@@ -164,6 +164,10 @@ def _leaves_range(name: str, dtype_name: str, value: np.ndarray) -> dict:
     }
 
 
+def _curves_work(p: Params) -> float:
+    return 40.0 * GRID_POINTS * len(p.functions)
+
+
 def _chain_work(p: Params) -> float:
     return 40.0 * CHAINS * p.depth * len(p.functions)
 
@@ -173,7 +177,7 @@ def _saturation_work(p: Params) -> float:
 
 
 SECTIONS = (
-    Section("curves", curves, uses=("functions", "x_max")),
+    Section("curves", curves, uses=("functions", "x_max"), work=_curves_work),
     Section("saturation", saturation, uses=("functions", "x_max", "threshold", "input_std", "samples", "seed", "device"),
             work=_saturation_work),
     Section("chain", chain, uses=("functions", "input_std", "depth", "seed", "device"), work=_chain_work),
