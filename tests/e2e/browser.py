@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 READY = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 CHARTS_DRAWN = """() => {
   const embeds = [...document.querySelectorAll('.vega-embed')];
   return embeds.length > 0 && embeds.every(e => e.querySelector('svg.marks, canvas'));
@@ -33,8 +34,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(timeout: float = 90) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port; yields its base URL, stops it after."""
+def server(timeout: float = 90) -> Iterator[tuple[str, int]]:
+    """`streamlit run app.py` on a free loopback port; yields (base URL, pid), stops it after."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
@@ -43,7 +44,7 @@ def server(timeout: float = 90) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, timeout)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):

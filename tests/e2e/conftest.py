@@ -28,5 +28,5 @@ def browser_context_args():
 
 @pytest.fixture(scope="session")
 def app_url():
-    with server() as base:
+    with server() as (base, _pid):
         yield base

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser import ROOT, wait_drawn
+from browser import ERRORS, ROOT, wait_drawn
 
 from stabviz import experiments
 
@@ -18,7 +18,6 @@ pytestmark = pytest.mark.e2e
 PAGES = experiments.available()
 ARTIFACTS = ROOT / "test-artifacts"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
 
 def open_link(page, url: str, charts: bool = True) -> None:

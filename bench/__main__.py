@@ -1,0 +1,56 @@
+"""`python -m bench`: the speed table (engine, page, browser) and the two ratios, as Markdown."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import torch
+
+from bench.engine import engine_times, max_chart_rows
+from bench.pages import browser_times, page_run_warm
+from bench.ratios import instrumentation_ratio, optimizer_speedup
+from stabviz import experiments
+
+
+def _row(cells: list) -> str:
+    return "| " + " | ".join(f"{c:.2f}" if isinstance(c, float) else str(c) for c in cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--pages", default=",".join(experiments.available()))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (engine columns only)")
+    parser.add_argument("--no-browser", action="store_true", help="skip the Chromium columns")
+    parser.add_argument("--no-ratios", action="store_true")
+    parser.add_argument("--load", type=int, metavar="SESSIONS", help="instead: the load test with this many sessions")
+    parser.add_argument("--distinct", type=int, default=500, help="distinct parameter sets in the load test")
+    args = parser.parse_args()
+    if args.load:
+        from bench.load import main as load
+
+        return load(args.load, args.distinct)
+    names = args.pages.split(",")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    print(f"device: {args.device}; torch {torch.__version__}; {platform.processor() or platform.machine()}, "
+          f"{torch.get_num_threads()} threads\n")
+    browser = {} if args.no_browser else browser_times(names)
+    print(_row(["page", "engine cold s", "engine warm s", "training s", "page run warm s",
+                "browser cold s", "browser warm s", "max chart rows"]))
+    print(_row(["---"] * 8))
+    for name in names:
+        eng = engine_times(name, args.device)
+        cold, warm = browser.get(name, ("-", "-"))
+        print(_row([name, eng["engine_cold"], eng["engine_warm"], eng["training"] or "-", page_run_warm(name),
+                    cold, warm, max_chart_rows(name)]), flush=True)
+    if not args.no_ratios:
+        inst = instrumentation_ratio(device=args.device)
+        opt = optimizer_speedup()
+        print(f"\n(a) deep-MLP instrumentation / bare forward+backward (100 layers, width 512, batch 256): "
+              f"{inst['ratio']:.2f}x ({inst['instrumented_s']:.2f} s vs {inst['bare_s']:.2f} s)")
+        print(f"(b) batched optimizer engine vs notebook loop ({opt['runs']}): {opt['speedup']:.1f}x faster "
+              f"({opt['batched_s']:.3f} s vs {opt['loop_s']:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

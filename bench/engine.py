@@ -1,0 +1,51 @@
+"""Engine timings per page at default params: cold (computed), warm (cache hit), training apart."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+
+from stabviz import experiments
+
+
+def _timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def engine_times(name: str, device: str = "auto") -> dict[str, float]:
+    """Cold = the sections computed; warm = the same through the page's cache; training = long sections."""
+    from stabviz.ui_page import cached_section  # st.cache_data works outside a server (bare mode)
+
+    module = experiments.load(name)
+    params = module.Params()
+    if "device" in module.Params.specs():
+        params = dataclasses.replace(params, device=device)
+    cold = warm = train = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for sec in module.SECTIONS:
+            narrow = params.project(sec.uses)
+            seconds, _ = _timed(lambda s=sec, p=narrow: cached_section(name, s.name, p))
+            if sec.long:
+                train += seconds
+            else:
+                cold += seconds
+            warm += _timed(lambda s=sec, p=narrow: cached_section(name, s.name, p))[0]
+    return {"engine_cold": cold, "engine_warm": warm, "training": train}
+
+
+def max_chart_rows(name: str) -> int:
+    """The most data rows any chart of the page sends to the browser at default params."""
+    from stabviz import figures
+
+    module = experiments.load(name)
+    params, most = module.Params(), 0
+    for sec in module.SECTIONS:
+        result = experiments.run_section(sec, params)
+        for fig in figures.figures_of(figures.load(name).VIEWS[sec.name](result, params, "en")).values():
+            datasets = fig.chart.to_dict().get("datasets", {})
+            most = max([most, *(len(rows) for rows in datasets.values())])
+    return most

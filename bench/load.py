@@ -1,0 +1,86 @@
+"""Load: N concurrent Chromium sessions open one lecture link, then each its own parameter sets.
+
+Reports errors, p50/p95 link-to-charts and the server's resident memory as distinct parameter
+sets accumulate (the caches are bounded, so memory must level off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, READY, server
+from playwright.async_api import async_playwright
+
+LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, MiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def distinct_link(i: int) -> str:
+    """A cheap, distinct activations link (a new cache entry for each i)."""
+    return f"activations?functions=sigmoid,relu&samples=2000&depth={1 + i % 200}&seed={i}&x_max={1 + i % 40}"
+
+
+async def _open(context, url: str) -> tuple[float, bool]:
+    page = await context.new_page()
+    start = time.perf_counter()
+    await page.goto(url)
+    await page.wait_for_selector(READY, timeout=300_000)
+    await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=300_000)
+    await page.wait_for_function(CHARTS_DRAWN, timeout=300_000)
+    seconds = time.perf_counter() - start
+    failed = await page.locator(ERRORS).count() > 0
+    await page.close()
+    return seconds, failed
+
+
+async def _session(browser, base: str, links: list[str]) -> list[tuple[float, bool]]:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    out = [await _open(context, f"{base}/{link}") for link in links]
+    await context.close()
+    return out
+
+
+async def _phase(browser, base: str, plans: list[list[str]]) -> list[tuple[float, bool]]:
+    results = await asyncio.gather(*(_session(browser, base, links) for links in plans))
+    return [r for session in results for r in session]
+
+
+def _summary(label: str, results: list[tuple[float, bool]], pid: int) -> str:
+    times = sorted(t for t, _ in results)
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    errors = sum(failed for _, failed in results)
+    return (f"| {label} | {len(results)} | {errors} | {statistics.median(times):.2f} | {p95:.2f} | "
+            f"{rss_mb(pid):.0f} |")
+
+
+async def run(sessions: int, distinct: int) -> None:
+    with server() as (base, pid):
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            print(f"server RSS at start: {rss_mb(pid):.0f} MiB\n")
+            print("| phase | page loads | loads with errors | p50 s | p95 s | server RSS MiB after |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            same = await _phase(browser, base, [[LECTURE]] * sessions)
+            print(_summary(f"{sessions} sessions, one lecture link", same, pid), flush=True)
+            per = distinct // sessions
+            for half in range(2):
+                plans = [[distinct_link(half * distinct // 2 + s * per // 2 + k) for k in range(per // 2)]
+                         for s in range(sessions)]
+                res = await _phase(browser, base, plans)
+                print(_summary(f"{sessions} sessions, {(half + 1) * distinct // 2} distinct sets so far", res, pid),
+                      flush=True)
+            await browser.close()
+
+
+def main(sessions: int = 20, distinct: int = 500) -> None:
+    asyncio.run(run(sessions, distinct))
