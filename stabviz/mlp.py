@@ -143,9 +143,9 @@ def _keep_grad(store: dict[int, torch.Tensor], k: int, t: torch.Tensor) -> None:
 
 
 def _wide(t: torch.Tensor) -> torch.Tensor:
-    """float16/bfloat16 statistics accumulate in float32 (a sum of squares would overflow in fp16)."""
-    t = t.detach()
-    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+    """Statistics accumulate in float64: the square of a float32 (or bfloat16) value below ~1e-19 underflows
+    in its own dtype, so a tiny but nonzero signal would read as 0; float16 squares would overflow."""
+    return t.detach().double()
 
 
 def _moments(t: torch.Tensor | None) -> torch.Tensor:

@@ -1,0 +1,74 @@
+"""The initialization page: defaults, what a link restores and changes, hostile values, Chinese, refusals."""
+
+import re
+
+from pagetest import chart_rows, charts, key, open_page, problems
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _chart(at, title_part: str) -> int:
+    return next(i for i, c in enumerate(charts(at)) if title_part in str(c.get("title")))
+
+
+def _rates(at) -> dict[str, float]:
+    """Scheme -> measured forward factor per layer, from the page's table."""
+    table = next(d.value for d in at.dataframe if "n·Var(w)" in d.value.columns)
+    return dict(zip(table.iloc[:, 0], table["forward factor (measured)"], strict=True))
+
+
+def test_defaults_draw_profiles_histograms_and_the_sweep():
+    at = open_page("initialization")
+    assert not problems(at) and not at.warning
+    titles = " ".join(str(c.get("title")) for c in charts(at))
+    for part in ("Forward", "Backward", "Histograms", "Gradient ratio", "χ₁"):
+        assert part in titles
+    sweep = chart_rows(at, _chart(at, "Gradient ratio"))
+    assert any(row.get("kind") == "stable band edge (theory)" for row in sweep)
+    assert any("σ_w = 1.000" in str(row.get("label")) for row in sweep)  # the tanh critical line
+
+
+def test_link_restores_widgets_and_changes_the_numbers():
+    default = _rates(open_page("initialization"))
+    at = open_page("initialization", {"activation": "relu", "schemes": "kaiming_normal,xavier_normal", "depth": "30",
+                                      "width": "128", "batch": "32"})
+    assert not problems(at) and not at.warning
+    assert at.session_state[key("initialization", "activation")] == "relu"
+    assert at.session_state[key("initialization", "schemes")] == ["kaiming_normal", "xavier_normal"]
+    assert at.slider(key=key("initialization", "depth")).value == 30
+    rates = _rates(at)
+    assert rates != default
+    assert abs(rates["He/Kaiming normal (fan_in)"] - 1) < 0.1 and abs(rates["Xavier/Glorot normal"] - 0.5) < 0.05
+
+
+def test_bad_values_warn_and_fall_back():
+    at = open_page("initialization", {"hist_layers": "1,zero", "depth": "5000", "schemes": "bogus", "sigma_points": "x"})
+    assert not [e.value for e in at.exception]
+    warned = " ".join(w.value for w in at.warning)
+    for name in ("hist_layers", "depth", "schemes", "sigma_points"):
+        assert f"{name}:" in warned
+    assert at.session_state[key("initialization", "hist_layers")] == "1,2,5,10,20"
+    assert at.slider(key=key("initialization", "depth")).value == 200
+    assert at.session_state[key("initialization", "sigma_points")] == 25
+
+
+def test_work_past_the_budget_is_refused_with_a_message():
+    at = open_page("initialization", {"width": "2048", "batch": "4096", "depth": "200"})
+    assert not [e.value for e in at.exception]
+    assert any("budget" in e.value for e in at.error)
+    assert any("Gradient ratio" in str(c.get("title")) for c in charts(at))  # the sweep still runs
+
+
+def test_overflow_is_drawn_as_markers():
+    at = open_page("initialization", {"activation": "relu", "schemes": "normal", "std": "1", "depth": "45",
+                                      "batch": "8", "hist_layers": "45"})
+    assert not problems(at)
+    states = {row.get("state") for row in chart_rows(at, _chart(at, "Forward"))}
+    assert states & {"overflow to inf", "nan"}
+
+
+def test_chinese_link_renders_chinese_charts():
+    at = open_page("initialization", {"lang": "zh"})
+    assert not problems(at)
+    assert CJK.search(at.title[0].value)
+    assert all(CJK.search(str(c.get("title"))) for c in charts(at))
