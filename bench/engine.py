@@ -17,7 +17,7 @@ def _timed(fn) -> tuple[float, object]:
 
 def engine_times(name: str, device: str = "auto") -> dict[str, float]:
     """Cold = the sections computed; warm = the same through the page's cache; training = long sections."""
-    from stabviz.ui_page import cached_section  # st.cache_data works outside a server (bare mode)
+    from stabviz.ui_page import cached_section, trained_section  # st.cache_data works in bare mode too
 
     module = experiments.load(name)
     params = module.Params()
@@ -28,12 +28,14 @@ def engine_times(name: str, device: str = "auto") -> dict[str, float]:
         warnings.simplefilter("ignore")
         for sec in module.SECTIONS:
             narrow = params.project(sec.uses)
-            seconds, _ = _timed(lambda s=sec, p=narrow: cached_section(name, s.name, p))
+            call = (lambda s=sec, p=narrow: trained_section(name, s, p, lambda _f: None)) if sec.long else (
+                lambda s=sec, p=narrow: cached_section(name, s.name, p))
+            seconds, _ = _timed(call)
             if sec.long:
                 train += seconds
             else:
                 cold += seconds
-            warm += _timed(lambda s=sec, p=narrow: cached_section(name, s.name, p))[0]
+            warm += _timed(call)[0]
     return {"engine_cold": cold, "engine_warm": warm, "training": train}
 
 

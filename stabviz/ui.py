@@ -18,7 +18,7 @@ import torch
 
 from stabviz import experiments
 from stabviz.i18n import LANG_NAMES, LANGS, tr
-from stabviz.params import ParamIssue, ParamsBase, Spec, Text, coerce, to_text
+from stabviz.params import ParamIssue, ParamsBase, Spec, Text, coerce, to_text, validate
 from stabviz.runtime import GLOBAL_FIELDS, available_devices
 
 MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page switches
@@ -123,10 +123,21 @@ def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[
         key = name if is_global else f"{page}__{name}"
         seed_state(key, name, spec, name if is_global else key, issues)
         with placement[name]:
-            values[name] = widget(name, spec, key, lang)
+            values[name] = checked(name, spec, widget(name, spec, key, lang), issues)
         _memory()[name if is_global else key] = values[name]
     show_issues(issues, lang)
     return cls(**values)
+
+
+def checked(name: str, spec: Spec, value: Any, issues: list[ParamIssue]) -> Any:
+    """A typed-in value the schema refuses (an empty multi-select, a hostile formula) -> a safe one, warned."""
+    try:
+        validate(name, spec, value)
+        return value
+    except ValueError:
+        safe, reason = coerce(spec, to_text(value))
+        issues.append(ParamIssue(name, to_text(value), safe, reason or Text("is not accepted", "无法接受")))
+        return safe
 
 
 def sync_url(params: ParamsBase, lang: str) -> dict[str, str]:

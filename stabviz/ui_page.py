@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import streamlit as st
@@ -17,15 +19,40 @@ from stabviz.runtime import GLOBAL_FIELDS, BudgetError
 from stabviz.ui import device_caption, link, read_params, setup, sync_url
 
 CACHE_ENTRIES = 256  # results kept across all sessions (each a few hundred kB at most)
+TRAINED_ENTRIES = 64  # training results kept (a loss curve and per-layer norms each)
 COLUMNS = 4  # widgets per row
 log = logging.getLogger(__name__)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_section(name: str, section: str, params: ParamsBase, _progress: Callable | None = None) -> Result:
-    """One section's result, cached by its projected params (shared by all sessions)."""
+def cached_section(name: str, section: str, params: ParamsBase) -> Result:
+    """One quick section's result, cached by its projected params (shared by all sessions)."""
     sec = {s.name: s for s in experiments.load(name).SECTIONS}[section]
-    return experiments.run_section(sec, params, _progress)
+    return experiments.run_section(sec, params)
+
+
+_TRAINED: OrderedDict[tuple, Result] = OrderedDict()  # training results, least recently used first
+_TRAINED_LOCK = threading.Lock()
+
+
+def trained_section(name: str, sec: Section, params: ParamsBase, progress: Callable[[float], None]) -> Result:
+    """A training section's result from a bounded LRU cache shared by all sessions.
+
+    Not st.cache_data: it records the progress-bar calls made inside and fails replaying them on a
+    hit. A rerun interrupts the training inside ``progress`` (Streamlit raises there), so a cancelled
+    run stores nothing.
+    """
+    key = (name, sec.name, params)
+    with _TRAINED_LOCK:
+        if key in _TRAINED:
+            _TRAINED.move_to_end(key)
+            return _TRAINED[key]
+    result = experiments.run_section(sec, params, progress)
+    with _TRAINED_LOCK:
+        _TRAINED[key] = result
+        while len(_TRAINED) > TRAINED_ENTRIES:
+            _TRAINED.popitem(last=False)
+    return result
 
 
 def _placement(name: str, sections: tuple[Section, ...], fields: list[str], lang: str) -> tuple[dict, dict]:
@@ -61,7 +88,7 @@ def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | 
         if not sec.long:
             return cached_section(name, sec.name, narrow)
         bar = st.progress(0.0, text=tr("common.page.running", lang))
-        result = cached_section(name, sec.name, narrow, _progress=lambda f: bar.progress(min(1.0, f)))
+        result = trained_section(name, sec, narrow, lambda f: bar.progress(min(1.0, max(0.0, f))))
         bar.empty()
         return result
     except BudgetError as err:

@@ -34,3 +34,11 @@ def test_export_buttons_exist_for_every_chart():
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels.count("PNG") == len(charts(at)) == labels.count("SVG")
     assert any("zip" in label for label in labels)
+
+
+def test_emptying_the_multiselect_warns_and_keeps_a_safe_choice():
+    at = open_page("activations")
+    at.multiselect(key=key("activations", "functions")).set_value([]).run()
+    assert not problems(at)
+    assert any("functions" in w.value for w in at.warning)
+    assert charts(at)
