@@ -1,0 +1,206 @@
+"""Loss pairing: why a sigmoid or softmax output wants cross-entropy, not squared error.
+
+With a sigmoid output, dBCE/dz = y_hat - y, while dMSE/dz carries an extra factor sigmoid'(z) =
+y_hat (1 - y_hat): a confidently wrong neuron has almost no gradient under MSE and sits on a
+plateau, while BCE pulls it back at full strength. The same holds for softmax with CE
+(dCE/dz = p - onehot). The numerics section shows why the pairing is computed on the logits
+(BCEWithLogits, log_softmax, logsumexp) and never as log(sigmoid) or log(softmax).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stabviz.experiments import Progress, Result, Section
+from stabviz.experiments import loss_descent as ld
+from stabviz.experiments.loss_numerics import NUMERIC_DTYPES, numerics_result
+from stabviz.params import ParamsBase, Text, param
+from stabviz.runtime import DTYPE_NAMES, device, device_param, generator, seed_param
+
+CURVE_POINTS = 401  # points of the dL/dz curves
+STEP_COST = 5e5  # multiply-add equivalent of one batched step: torch overhead, about 0.3-0.5 ms on 2 idle cores
+ELEMENT_COST = 100.0  # multiply-adds per element per step (forward and backward)
+
+
+@dataclass(frozen=True)
+class Params(ParamsBase):
+    target: int = param(1, Text("Target y", "目标 y"), Text("Label of the single training example (0 or 1).", "唯一训练样本的标签（0 或 1）。"),
+                        lo=0, hi=1)
+    x: float = param(1.0, Text("Input x", "输入 x"), Text("The single input; the neuron outputs sigmoid(w x + b).", "唯一的输入；神经元输出 sigmoid(w x + b)。"),
+                     lo=-4.0, hi=4.0, step=0.1)
+    lr: float = param(1.0, Text("Learning rate", "学习率"), Text("Step size of plain gradient descent (torch.optim.SGD).", "普通梯度下降（torch.optim.SGD）的步长。"),
+                      lo=1e-3, hi=50.0, step=0.1)
+    steps: int = param(1000, Text("Steps", "步数"), Text("Gradient-descent steps for every start and both losses.", "每个起点、两种损失各自的梯度下降步数。"),
+                       lo=1, hi=100_000, step=100)
+    starts: int = param(6, Text("Starts", "起点数"), Text("Number of starting points (on a ring for the neuron, random for softmax).", "起点个数（神经元的起点排成一圈，softmax 的起点随机）。"),
+                        lo=1, hi=24, widget="slider")
+    radius: float = param(5.0, Text("Start radius", "起点半径"), Text("Neuron starts lie on a circle of this radius around (w, b) = (0, 0).", "神经元的起点位于以 (w, b) = (0, 0) 为圆心、此半径的圆上。"),
+                          lo=0.0, hi=15.0, step=0.5, widget="slider")
+    span: float = param(10.0, Text("Plot range ±", "作图范围 ±"), Text("The loss surfaces are drawn for w and b in [-span, span].", "损失曲面绘制区间：w、b ∈ [-span, span]。"),
+                        lo=1.0, hi=30.0, step=0.5)
+    grid: int = param(41, Text("Grid points", "网格点数"), Text("Points per axis of the (w, b) loss surfaces.", "(w, b) 损失曲面每个坐标轴上的点数。"),
+                      lo=11, hi=60)
+    z_max: float = param(10.0, Text("z range ±", "z 范围 ±"), Text("Range of the logit z (and of the softmax margin) in the gradient curves.", "梯度曲线中 logit z（以及 softmax 间隔）的范围。"),
+                         lo=1.0, hi=50.0, step=0.5)
+    classes: int = param(4, Text("Classes", "类别数"), Text("Number of classes of the softmax example.", "softmax 示例的类别数。"), lo=2, hi=10, widget="slider")
+    confidence: float = param(7.0, Text("Wrong confidence", "错误置信度"),
+                              Text("Added to one wrong class's logit at the start: the model starts confidently wrong.", "起始时加到某个错误类别 logit 上的值：模型一开始就“自信地犯错”。"),
+                              lo=0.0, hi=30.0, step=0.5)
+    num_max: float = param(1000.0, Text("Numerics |z| max", "数值实验 |z| 上限"), Text("Largest |z| in the numerics tables (log-spaced, both signs).", "数值稳定性表中 |z| 的最大值（对数间隔，正负两侧）。"),
+                           lo=10.0, hi=1e4)
+    num_points: int = param(41, Text("Numerics points", "数值实验点数"), Text("Log-spaced |z| values per sign in the numerics tables.", "数值稳定性表中每一侧对数间隔的 |z| 个数。"),
+                            lo=5, hi=200)
+    dtypes: tuple[str, ...] = param(NUMERIC_DTYPES, Text("dtypes", "数据类型"), Text("Floating-point formats compared in the numerics tables.", "数值稳定性表中比较的浮点格式。"),
+                                    choices=DTYPE_NAMES)
+    seed: int = seed_param()
+    device: str = device_param()
+
+
+def _ring(p: Params, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Neuron starts (w0, b0) evenly on a circle; with an even count it holds both saturated corners."""
+    angles = math.pi / 4 + 2 * math.pi * torch.arange(p.starts, dtype=torch.float64, device=dev) / p.starts
+    return p.radius * torch.cos(angles), p.radius * torch.sin(angles)
+
+
+def _batched(start: torch.Tensor, losses: int) -> torch.Tensor:
+    """One independent copy of the start values per loss, as a leaf tensor to optimise."""
+    return start.expand(losses, *start.shape).clone().requires_grad_(True)
+
+
+def neuron(p: Params, progress: Progress | None = None) -> Result:
+    """Gradient descent on (w, b) of sigmoid(w x + b) with MSE and with BCE, every start at once; the surfaces."""
+    dev, names = device(p.device), tuple(ld.NEURON_LOSSES)
+    w0, b0 = _ring(p, dev)
+    w, b = _batched(w0, len(names)), _batched(b0, len(names))
+    y = torch.full(w.shape, float(p.target), dtype=torch.float64, device=dev)
+
+    def objective() -> tuple[torch.Tensor, torch.Tensor]:
+        z = w * p.x + b
+        loss = torch.stack([fn(z[i], y[i]) for i, fn in enumerate(ld.NEURON_LOSSES.values())])
+        return loss, (torch.sigmoid(z) - y).abs()
+
+    snaps, fit_step = ld.descend([w, b], objective, p.lr, p.steps, progress)
+    path = _neuron_path(p, names, snaps)
+    tables = {"neuron_path": path, "neuron_summary": ld.summary_frame(names, snaps, fit_step.cpu())}
+    return Result(tables, ld.fit_findings("neuron", names, fit_step, snaps)).merge(neuron_surface(p))
+
+
+def _neuron_path(p: Params, names: tuple[str, ...], snaps: list[dict]) -> pd.DataFrame:
+    """Recorded (w, b), z, y_hat, loss and |grad| per step, with the theory |grad| = |dL/dz| sqrt(x² + 1)."""
+    w, b = ld.stack(snaps, "values", 0), ld.stack(snaps, "values", 1)
+    z = torch.from_numpy(w * p.x + b)
+    y_hat = torch.sigmoid(z)
+    dz = torch.stack([ld.neuron_dz_theory(n, y_hat[:, i], torch.tensor(float(p.target))) for i, n in enumerate(names)], 1)
+    steps = np.array([s["step"] for s in snaps])
+    return ld.long_frame(names, steps, {
+        "w": w, "b": b, "z": z.numpy(), "y_hat": y_hat.numpy(), "loss_value": ld.stack(snaps, "loss"),
+        "grad_norm": ld.stack(snaps, "grad_norm"), "grad_norm_theory": (dz.abs() * math.hypot(p.x, 1.0)).numpy(),
+    })
+
+
+def neuron_surface(p: Params) -> Result:
+    """Each loss over a (w, b) grid, for the contour plots under the trajectories."""
+    axis = torch.linspace(-p.span, p.span, p.grid, dtype=torch.float64)
+    w, b = torch.meshgrid(axis, axis, indexing="ij")
+    y = torch.full(w.shape, float(p.target), dtype=torch.float64)
+    frames = [pd.DataFrame({"w": w.ravel().numpy(), "b": b.ravel().numpy(), "loss": name,
+                            "value": fn(w * p.x + b, y).ravel().numpy()}) for name, fn in ld.NEURON_LOSSES.items()]
+    return Result({"neuron_surface": pd.concat(frames, ignore_index=True)})
+
+
+def _curve_rows(key: str, grid: np.ndarray, name: str, measured: torch.Tensor, theory: torch.Tensor) -> pd.DataFrame:
+    """Autograd and theory values of one loss's gradient curve, in long form."""
+    return pd.DataFrame({key: np.tile(grid, 2), "loss": name, "source": np.repeat(["autograd", "theory"], grid.size),
+                         "value": torch.cat([measured, theory]).cpu().numpy()})
+
+
+def neuron_curves(p: Params) -> Result:
+    """dL/dz over z for MSE and BCE: autograd beside the closed forms (theory)."""
+    z = torch.linspace(-p.z_max, p.z_max, CURVE_POINTS, dtype=torch.float64)
+    y = torch.full_like(z, float(p.target))
+    frames, gaps = [], {}
+    for name, fn in ld.NEURON_LOSSES.items():
+        measured, theory = ld.dz_autograd(fn, z, y), ld.neuron_dz_theory(name, torch.sigmoid(z), y)
+        frames.append(_curve_rows("z", z.numpy(), name, measured, theory))
+        gaps[f"neuron_{name}_dz_max_abs"] = float(measured.abs().max())
+        gaps[f"neuron_{name}_dz_theory_gap"] = float((measured - theory).abs().max())
+    return Result({"neuron_dz": pd.concat(frames, ignore_index=True)}, gaps)
+
+
+def _softmax_start(p: Params, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random logits (seeded) plus `confidence` on one wrong class per start; class 0 is the target."""
+    z = torch.randn(p.starts, p.classes, generator=generator(p.seed, dev), device=dev, dtype=torch.float64)
+    wrong = 1 + torch.arange(p.starts, device=dev) % (p.classes - 1)
+    z[torch.arange(p.starts, device=dev), wrong] += p.confidence
+    onehot = torch.zeros_like(z)
+    onehot[:, 0] = 1.0
+    return z, onehot
+
+
+def softmax(p: Params, progress: Progress | None = None) -> Result:
+    """Gradient descent on free logits with softmax + MSE and with softmax + CE, every start at once."""
+    dev, names = device(p.device), tuple(ld.SOFTMAX_LOSSES)
+    z0, onehot = _softmax_start(p, dev)
+    z = _batched(z0, len(names))
+
+    def objective() -> tuple[torch.Tensor, torch.Tensor]:
+        loss = torch.stack([fn(z[i], onehot) for i, fn in enumerate(ld.SOFTMAX_LOSSES.values())])
+        return loss, 1 - torch.softmax(z, dim=-1)[..., 0]
+
+    snaps, fit_step = ld.descend([z], objective, p.lr, p.steps, progress)
+    probs = torch.softmax(torch.from_numpy(ld.stack(snaps, "values", 0)), dim=-1)
+    theory = torch.stack([ld.softmax_dz_theory(n, probs[:, i], onehot.cpu()) for i, n in enumerate(names)], 1)
+    path = ld.long_frame(names, np.array([s["step"] for s in snaps]), {
+        "p_target": probs[..., 0].numpy(), "loss_value": ld.stack(snaps, "loss"), "grad_norm": ld.stack(snaps, "grad_norm"),
+        "grad_norm_theory": theory.norm(dim=-1).numpy(),
+    })
+    tables = {"softmax_path": path, "softmax_summary": ld.summary_frame(names, snaps, fit_step.cpu())}
+    return Result(tables, ld.fit_findings("softmax", names, fit_step, snaps))
+
+
+def softmax_curves(p: Params) -> Result:
+    """|dL/dz| against the wrong class's margin m (logits m e_1, target class 0): autograd beside theory."""
+    margin = torch.linspace(0, p.z_max, CURVE_POINTS, dtype=torch.float64)
+    z = torch.zeros(CURVE_POINTS, p.classes, dtype=torch.float64)
+    z[:, 1] = margin
+    onehot = torch.zeros_like(z)
+    onehot[:, 0] = 1.0
+    frames = []
+    for name, fn in ld.SOFTMAX_LOSSES.items():
+        theory = ld.softmax_dz_theory(name, torch.softmax(z, dim=-1), onehot).norm(dim=-1)
+        frames.append(_curve_rows("margin", margin.numpy(), name, ld.dz_autograd(fn, z, onehot).norm(dim=-1), theory))
+    return Result({"softmax_dz": pd.concat(frames, ignore_index=True)})
+
+
+def numerics(p: Params) -> Result:
+    """Naive and stable forms of BCE and softmax-CE over a wide z range in several dtypes."""
+    return numerics_result(p.dtypes, p.num_max, p.num_points, device(p.device))
+
+
+def _neuron_work(p: Params) -> float:
+    return (p.steps + 1) * (STEP_COST + ELEMENT_COST * 2 * p.starts) + ELEMENT_COST * 2 * p.grid**2
+
+
+def _softmax_work(p: Params) -> float:
+    return (p.steps + 1) * (STEP_COST + ELEMENT_COST * 2 * p.starts * p.classes)
+
+
+def _numerics_work(p: Params) -> float:
+    return STEP_COST * 14 * len(p.dtypes) + ELEMENT_COST * 14 * len(p.dtypes) * p.num_points
+
+
+SECTIONS = (
+    Section("neuron", neuron, uses=("target", "x", "lr", "steps", "starts", "radius", "span", "grid", "device"),
+            work=_neuron_work, long=True),
+    Section("neuron_curves", neuron_curves, uses=("target", "z_max"), work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS),
+    Section("softmax", softmax, uses=("lr", "steps", "starts", "classes", "confidence", "seed", "device"),
+            work=_softmax_work, long=True),
+    Section("softmax_curves", softmax_curves, uses=("classes", "z_max"),
+            work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS * p.classes),
+    Section("numerics", numerics, uses=("num_max", "num_points", "dtypes", "device"), work=_numerics_work),
+)

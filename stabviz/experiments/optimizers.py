@@ -1,0 +1,223 @@
+"""Optimizers on 2-D surfaces: trajectories, a learning-rate sweep, and the cost of bad feature scaling.
+
+Every trajectory is a real torch.optim run (see ``optimizers_run``: all optimizers and starts
+batched into one backward per step). Theory beside it: gradient descent on a*x^2 + b*y^2
+multiplies each coordinate by (1 - 2 lr a) and (1 - 2 lr b) per step, so it diverges once
+lr > 1 / max(a, b) = 2 / largest curvature.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stabviz.experiments import Result, Section
+from stabviz.experiments.optimizers_run import (
+    CLIPS,
+    OPTIMIZER_LABELS,
+    OPTIMIZERS,
+    Hyper,
+    descend,
+    fates,
+    make_optimizer,
+    path_table,
+    run_batch,
+)
+from stabviz.params import ParamsBase, Text, param
+from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
+from stabviz.surfaces import (
+    SURFACES,
+    curvature_param,
+    formula_param,
+    grid,
+    landmarks,
+    start_param,
+    surface_fn,
+    surface_param,
+)
+
+GRID = 61  # contour grid points per axis
+SCALING_GRID = 41  # per axis, for each of the two scaling surfaces
+SCALING_BOX = (-2.0, 2.0, -2.0, 2.0)
+# Work model in multiply-add equivalents (the budget's 3e9 is about 2 s here), fitted to timings on a 2-core CPU:
+# tiny tensors make the cost per-call overhead, not arithmetic.
+PASS_STEP = 7.5e5  # one surface evaluation and backward over all points (~0.5 ms)
+OPTIMIZER_STEP = 1.5e5  # one optimizer.step() call (~0.1 ms)
+TENSOR_STEP = 4.5e4  # each parameter tensor (or group) an optimizer updates (~30 us)
+POINT_STEP = 200.0  # each point's share of the arithmetic
+CLIP_LABELS = {"none": Text("no clipping", "不裁剪"), "norm": Text("by norm (per point)", "按范数（逐点）"),
+               "value": Text("by value", "按值")}
+
+
+def _hp_field(default: float, en: str, zh: str, help_en: str, help_zh: str, lo: float, hi: float, step: float) -> float:
+    """A bounded float parameter with its bilingual label and help."""
+    return param(default, Text(en, zh), Text(help_en, help_zh), lo=lo, hi=hi, step=step)
+
+
+@dataclass(frozen=True)
+class Params(ParamsBase):
+    surface: str = surface_param("quadratic")
+    a: float = curvature_param("a", 10.0)
+    b: float = curvature_param("b", 1.0)
+    formula: str = formula_param()
+    x0: float = start_param("x", -1.5)
+    y0: float = start_param("y", 1.5)
+    starts: int = param(1, Text("Start points", "起点个数"),
+                        Text("The first start is (x₀, y₀); the others are drawn at random inside the plot.",
+                             "第一个起点为 (x₀, y₀)，其余在图框内随机抽取。"), lo=1, hi=32)
+    optimizers: tuple[str, ...] = param(("sgd", "momentum", "adam"), Text("Optimizers", "优化器"),
+                                        Text("torch.optim optimizers run side by side.", "并排运行的 torch.optim 优化器。"),
+                                        choices=OPTIMIZERS, labels=OPTIMIZER_LABELS)
+    lr: float = _hp_field(0.09, "Learning rate (SGD family)", "学习率（SGD 系列）",
+                          "Step size of SGD, momentum and Nesterov.", "SGD、动量法与 Nesterov 的学习率。", 1e-5, 10.0, 0.01)
+    lr_adaptive: float = _hp_field(0.1, "Learning rate (adaptive)", "学习率（自适应方法）",
+                                   "Step size of Adagrad, RMSprop, Adam and AdamW.",
+                                   "Adagrad、RMSProp、Adam 与 AdamW 的学习率。", 1e-5, 10.0, 0.01)
+    momentum: float = _hp_field(0.9, "Momentum", "动量", "Momentum of SGD + momentum and Nesterov.",
+                                "动量法与 Nesterov 的动量系数。", 0.0, 0.999, 0.01)
+    beta1: float = _hp_field(0.9, "Adam β₁", "Adam β₁", "Decay of the first moment (Adam, AdamW).",
+                             "一阶矩的衰减率（Adam、AdamW）。", 0.0, 0.999, 0.01)
+    beta2: float = _hp_field(0.999, "Adam β₂", "Adam β₂", "Decay of the second moment (Adam, AdamW).",
+                             "二阶矩的衰减率（Adam、AdamW）。", 0.0, 0.9999, 0.001)
+    alpha: float = _hp_field(0.99, "RMSprop α", "RMSProp α", "Smoothing constant of RMSprop's squared gradients.",
+                             "RMSProp 平方梯度的平滑系数。", 0.0, 0.9999, 0.01)
+    eps: float = _hp_field(1e-8, "ε (adaptive)", "ε（自适应方法）", "Added to the adaptive methods' denominators.",
+                           "加到自适应方法分母上的小常数。", 1e-12, 1.0, 1e-8)
+    weight_decay: float = _hp_field(0.01, "AdamW weight decay", "AdamW 权重衰减", "AdamW's decoupled weight decay.",
+                                    "AdamW 的解耦权重衰减系数。", 0.0, 1.0, 0.01)
+    clip: str = param("none", Text("Gradient clipping", "梯度裁剪"),
+                      Text("Clip each point's gradient by its norm, or each component by value, before the step.",
+                           "在更新前按范数（逐点）或按分量的值裁剪梯度。"), choices=CLIPS, labels=CLIP_LABELS)
+    clip_at: float = _hp_field(1.0, "Clip threshold", "裁剪阈值", "Largest gradient norm (or |component|) let through.",
+                               "允许通过的最大梯度范数（或分量绝对值）。", 1e-3, 1e3, 0.1)
+    steps: int = param(100, Text("Steps", "步数"), Text("Optimizer steps per trajectory.", "每条轨迹的优化步数。"),
+                       lo=1, hi=2000, widget="slider")
+    sweep_lo: float = _hp_field(1e-3, "Sweep: smallest lr", "扫描：最小学习率", "Lowest learning rate of the sweep.",
+                                "学习率扫描的下限。", 1e-6, 1.0, 1e-3)
+    sweep_hi: float = _hp_field(1.0, "Sweep: largest lr", "扫描：最大学习率", "Highest learning rate of the sweep.",
+                                "学习率扫描的上限。", 1e-4, 100.0, 0.1)
+    sweep_points: int = param(41, Text("Sweep: learning rates", "扫描：学习率个数"),
+                              Text("Log-spaced learning rates tried on a·x² + b·y².", "在 a·x² + b·y² 上尝试的对数间隔学习率个数。"),
+                              lo=3, hi=200)
+    sweep_steps: int = param(50, Text("Sweep: steps", "扫描：步数"),
+                             Text("Steps per run of the sweep; the final loss is plotted.", "扫描中每次运行的步数；绘制最终损失。"),
+                             lo=1, hi=2000)
+    stretch: float = _hp_field(20.0, "Scaling: stretch s", "特征缩放：拉伸 s", "The stretched bowl is s·x² + y².",
+                               "拉伸后的碗形为 s·x² + y²。", 1.0, 1000.0, 1.0)
+    scale_lr: float = _hp_field(0.045, "Scaling: learning rate", "特征缩放：学习率",
+                                "Gradient descent's step size on both bowls.", "两个碗形上梯度下降的学习率。", 1e-4, 2.0, 0.005)
+    seed: int = seed_param()
+    device: str = device_param()
+    dtype: str = dtype_param("float32")
+
+    def hyper(self) -> Hyper:
+        """The optimizer settings as the run engine takes them."""
+        return Hyper(**{n: getattr(self, n) for n in HYPER})
+
+
+HYPER = ("lr", "lr_adaptive", "momentum", "beta1", "beta2", "alpha", "eps", "weight_decay", "clip", "clip_at")
+SURFACE_FIELDS = ("surface", "a", "b", "formula")
+NUMERIC = ("seed", "device", "dtype")
+
+
+def start_points(p: Params, dev: torch.device) -> torch.Tensor:
+    """(x0, y0) and starts-1 seeded uniform points in the inner 80% of the plot box."""
+    lo_x, hi_x, lo_y, hi_y = SURFACES[p.surface].box
+    u = torch.rand(p.starts - 1, 2, generator=generator(p.seed), dtype=torch.float64)
+    centre = torch.tensor([(lo_x + hi_x) / 2, (lo_y + hi_y) / 2], dtype=torch.float64)
+    half = 0.8 * torch.tensor([(hi_x - lo_x) / 2, (hi_y - lo_y) / 2], dtype=torch.float64)
+    pts = torch.cat([torch.tensor([[p.x0, p.y0]], dtype=torch.float64), centre + (2 * u - 1) * half])
+    return pts.to(device=dev, dtype=dtype(p.dtype))
+
+
+def trajectories(p: Params) -> Result:
+    """Every chosen optimizer from every start on the chosen surface, plus the contour grid."""
+    fn, box = surface_fn(p.surface, p.a, p.b, p.formula), SURFACES[p.surface].box
+    rec = run_batch(fn, p.optimizers, start_points(p, device(p.device)), p.steps, p.hyper())
+    paths = path_table(rec.numpy(), p.optimizers, box)
+    ends = fates(paths, ("optimizer", "start"))
+    findings = {"diverged": int((ends["first_nonfinite"].notna() | ends["first_outside"].notna()).sum()),
+                "trajectories": len(ends)}
+    tables = {"paths": paths, "fates": ends, "contour": grid(fn, box, GRID, torch.float64),
+              "landmarks": landmarks(p.surface)}
+    return Result(tables, findings)
+
+
+def _sweep_rates(p: Params) -> np.ndarray:
+    """Log-spaced learning rates between the two sweep bounds (in either order)."""
+    lo, hi = sorted((p.sweep_lo, p.sweep_hi))
+    return np.logspace(math.log10(lo), math.log10(hi), p.sweep_points)
+
+
+def gd_final_loss(a: float, b: float, x0: float, y0: float, lr: np.ndarray, steps: int) -> np.ndarray:
+    """Theory: loss of gradient descent on a*x^2 + b*y^2 after ``steps`` steps, per learning rate."""
+    with np.errstate(over="ignore"):
+        return a * x0**2 * (1 - 2 * a * lr) ** (2 * steps) + b * y0**2 * (1 - 2 * b * lr) ** (2 * steps)
+
+
+def sweep(p: Params) -> Result:
+    """Final loss vs learning rate for each chosen optimizer on a*x^2 + b*y^2 from (x0, y0)."""
+    rates, dev = _sweep_rates(p), device(p.device)
+    start = torch.tensor([[p.x0, p.y0]], dtype=dtype(p.dtype), device=dev)
+    opts = [make_optimizer(n, [{"params": [start.clone().requires_grad_(True)], "lr": float(r)} for r in rates],
+                           p.hyper()) for n in p.optimizers]
+    rec = descend(surface_fn("quadratic", p.a, p.b), opts, p.sweep_steps, p.hyper()).numpy()
+    final = rec[-1, :, 2].reshape(len(p.optimizers), len(rates))
+    start_loss = rec[0, 0, 2]
+    table = pd.DataFrame({"optimizer": np.repeat(p.optimizers, len(rates)), "lr": np.tile(rates, len(p.optimizers)),
+                          "final_loss": final.ravel()})
+    table["diverged"] = ~(table["final_loss"] <= start_loss)
+    theory = pd.DataFrame({"lr": rates, "final_loss": gd_final_loss(p.a, p.b, p.x0, p.y0, rates, p.sweep_steps)})
+    return Result({"sweep": table, "sweep_theory": theory}, _sweep_findings(p, table))
+
+
+def _sweep_findings(p: Params, table: pd.DataFrame) -> dict:
+    """The theoretical GD threshold 1/max(a, b) and, per optimizer, the smallest swept lr that diverged."""
+    out = {"gd_threshold_theory": 1.0 / max(p.a, p.b)}
+    for name, g in table.groupby("optimizer", sort=False):
+        hits = g.loc[g["diverged"], "lr"]
+        out[f"first_diverging_lr_{name}"] = float(hits.iloc[0]) if len(hits) else math.nan
+    return out
+
+
+def scaling(p: Params) -> Result:
+    """Gradient descent on x^2 + y^2 and on s*x^2 + y^2 at one learning rate, with the per-axis theory."""
+    dev, dt = device(p.device), dtype(p.dtype)
+    coef = torch.tensor([1.0, p.stretch], dtype=dt, device=dev)
+    pts = torch.tensor([[p.x0, p.y0]] * 2, dtype=dt, device=dev).requires_grad_(True)
+    rec = descend(lambda x, y: coef * x**2 + y**2, [torch.optim.SGD([pts], lr=p.scale_lr)], p.steps)
+    table = path_table(rec.numpy()[:, None], ["sgd"], SCALING_BOX).drop(columns="optimizer")
+    table["bowl"] = np.where(table.pop("start") == 0, "round", "stretched")
+    s = np.where(table["bowl"] == "round", 1.0, p.stretch)
+    with np.errstate(over="ignore"):
+        table["x_theory"] = p.x0 * (1 - 2 * p.scale_lr * s) ** table["step"]
+        table["y_theory"] = p.y0 * (1 - 2 * p.scale_lr) ** table["step"]
+    grids = [grid(surface_fn("quadratic", c, 1.0), SCALING_BOX, SCALING_GRID, torch.float64).assign(bowl=bowl)
+             for bowl, c in (("round", 1.0), ("stretched", p.stretch))]
+    findings = {"threshold_round": 1.0, "threshold_stretched": 1.0 / p.stretch,
+                "factor_x_stretched": 1 - 2 * p.scale_lr * p.stretch, "factor_y": 1 - 2 * p.scale_lr}
+    return Result({"scaling": table, "scaling_contour": pd.concat(grids, ignore_index=True)}, findings)
+
+
+def _work(points: int, optimizers: int, tensors: int, steps: int) -> float:
+    """Estimated cost of ``steps`` batched steps (see the work model at the top)."""
+    return steps * (PASS_STEP + optimizers * OPTIMIZER_STEP + tensors * TENSOR_STEP + points * POINT_STEP)
+
+
+SECTIONS = (
+    Section("trajectories", trajectories,
+            uses=(*SURFACE_FIELDS, "x0", "y0", "starts", "optimizers", *HYPER, "steps", *NUMERIC),
+            work=lambda p: _work(p.starts * len(p.optimizers), len(p.optimizers), len(p.optimizers), p.steps)
+            + GRID**2 * POINT_STEP),
+    Section("sweep", sweep,
+            uses=("a", "b", "x0", "y0", "optimizers", *HYPER, "sweep_lo", "sweep_hi", "sweep_points", "sweep_steps",
+                  "device", "dtype"),
+            work=lambda p: _work(p.sweep_points * len(p.optimizers), len(p.optimizers), p.sweep_points * len(p.optimizers),
+                                 p.sweep_steps)),
+    Section("scaling", scaling, uses=("x0", "y0", "stretch", "scale_lr", "steps", "device", "dtype"),
+            work=lambda p: _work(2, 1, 1, p.steps)),
+)

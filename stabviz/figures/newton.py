@@ -1,0 +1,135 @@
+"""Figures of the Newton page: paths on the contour map, the Hessian's eigenvalue signs per step,
+coordinates against the closed-form rates, gradient norm and loss, and the digits of 1-D Newton."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from stabviz.charts import WIDTH, line_chart, log_profile
+from stabviz.experiments import Result
+from stabviz.experiments.newton import METHOD_LABELS, Params
+from stabviz.experiments.newton_roots import ROOT_LABELS, digits_cap
+from stabviz.figures import Block, Figure, Table
+from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin
+from stabviz.i18n import tr
+from stabviz.runtime import dtype
+from stabviz.surfaces import SURFACES
+
+KINDS = ("minimum", "saddle", "maximum", "degenerate", "nonfinite")
+KIND_COLOURS = ("#2e7d32", "#ef6c00", "#c62828", "#9e9e9e", "#212121")
+
+
+def _t(key: str, lang: str, **fmt: object) -> str:
+    """A string of this page's locale."""
+    return tr(f"newton.{key}", lang, **fmt)
+
+
+def _labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Display names of the methods (the data's values stay neutral)."""
+    return df.assign(method=[METHOD_LABELS[m](lang) for m in df["method"]])
+
+
+def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """Map, eigenvalue signs, eigenvalues, coordinates vs theory, gradient norm and loss per step."""
+    paths = _labelled(result.tables["newton_paths"], lang)
+    grid, step = result.tables["newton_contour"], _t("descent.step", lang)
+    chart = surface_map(grid, paths, result.tables["newton_landmarks"], keys=["method"], color="method",
+                        box=SURFACES[p.surface].box, names=names(lang),
+                        title=_t("descent.map_title", lang, surface=SURFACES[p.surface].label(lang)))
+    lines = thin(paths, ["method"])
+    grad = log_profile(lines[["method", "step", "grad_norm"]], "step", "grad_norm", "method", lang=lang, x_title=step,
+                       y_title=_t("descent.grad", lang), title=_t("descent.grad_title", lang))
+    return [
+        Figure("newton_map", chart, _t("descent.map_caption", lang)),
+        Figure("newton_signs", _sign_chart(lines, lang), _t("descent.signs_caption", lang)),
+        Figure("newton_eigenvalues", _eigen_chart(lines, lang), _t("descent.eig_caption", lang)),
+        Figure("newton_coords", _coord_chart(lines, _labelled(result.tables["newton_theory"], lang), lang),
+               _t("descent.coords_caption", lang)),
+        Figure("newton_grad", grad, _t("descent.grad_caption", lang)),
+        Figure("newton_loss", _loss_chart(lines, is_signed(grid), lang), _t("descent.loss_caption", lang)),
+    ]
+
+
+def _sign_chart(paths: pd.DataFrame, lang: str) -> alt.Chart:
+    """One cell per method and step, coloured by what the Hessian's eigenvalue signs say."""
+    names = [_t(f"kind.{k}", lang) for k in KINDS]
+    data = paths.assign(kind=[_t(f"kind.{k}", lang) for k in paths["kind"]])
+    return alt.Chart(data).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("step:O", title=_t("descent.step", lang), axis=alt.Axis(labelOverlap=True)),
+        y=alt.Y("method:N", title=None),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=names, range=list(KIND_COLOURS))),
+        tooltip=["method:N", "step:Q", "kind:N", alt.Tooltip("eig_min:Q", format=".4g"),
+                 alt.Tooltip("eig_max:Q", format=".4g")],
+    ).properties(title=_t("descent.signs_title", lang), width=WIDTH, height=40 * paths["method"].nunique())
+
+
+def _eigen_chart(paths: pd.DataFrame, lang: str) -> alt.TopLevelMixin:
+    """Both eigenvalues per step on a symmetric-log axis (their sign is the point)."""
+    long = pd.concat([paths[["method", "step", c]].rename(columns={c: "eigenvalue"}).assign(which=w)
+                      for c, w in (("eig_min", "λ_min"), ("eig_max", "λ_max"))], ignore_index=True)
+    return signed_chart(long, "step", "eigenvalue", "method", dash="which", x_title=_t("descent.step", lang),
+                        y_title=_t("descent.eig", lang), title=_t("descent.eig_title", lang),
+                        nonfinite=names(lang)["nonfinite"])
+
+
+def _coord_chart(paths: pd.DataFrame, theory: pd.DataFrame, lang: str) -> alt.TopLevelMixin:
+    """|x| and |y| per step on a log axis; dashed: the closed-form rate where there is one."""
+    def long(df: pd.DataFrame) -> pd.DataFrame:
+        parts = [df[["method", "step", c]].rename(columns={c: "magnitude"}).assign(series=df["method"] + f": |{c}|")
+                 for c in ("x", "y")]
+        return pd.concat(parts, ignore_index=True).drop(columns="method")
+
+    return log_profile(long(paths), "step", "magnitude", "series", lang=lang, theory=long(theory) if len(theory) else None,
+                       x_title=_t("descent.step", lang), y_title=_t("descent.coord", lang),
+                       title=_t("descent.coords_title", lang))
+
+
+def _loss_chart(paths: pd.DataFrame, signed: bool, lang: str) -> alt.TopLevelMixin:
+    """Loss per step: log axis, or symlog where the surface goes negative."""
+    kw = {"x_title": _t("descent.step", lang), "y_title": _t("descent.loss", lang), "title": _t("descent.loss_title", lang)}
+    data = paths[["method", "step", "loss"]]
+    if signed:
+        return signed_chart(data, "step", "loss", "method", nonfinite=names(lang)["nonfinite"], **kw)
+    return log_profile(data, "step", "loss", "method", lang=lang, **kw)
+
+
+def roots_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """The digits chart (measured vs predicted by quadratic convergence), the iterate table, the failures."""
+    table = result.tables["roots"].assign(root=lambda d: [ROOT_LABELS[r](lang) for r in d["root"]])
+    cap = digits_cap(dtype(p.dtype))
+    digits = table[["root", "step", "digits"]].assign(digits=lambda d: d["digits"].clip(lower=0))
+    theory = table[["root", "step", "digits_predicted"]].rename(columns={"digits_predicted": "digits"}).dropna()
+    chart = line_chart(digits[np.isfinite(digits["digits"])], "step", "digits", "root", lang=lang,
+                       theory=theory.assign(digits=theory["digits"].clip(lower=0)), x_title=_t("roots.step", lang),
+                       y_title=_t("roots.digits", lang), title=_t("roots.chart_title", lang, k=f"{p.k:g}"))
+    verdicts = [f"- **{ROOT_LABELS[r['root']](lang)}**: {_verdict(r, lang)}" for _, r in result.tables["root_verdicts"].iterrows()]
+    shown = table.assign(r=[f"{v:.17g}" for v in table["r"]], status=[_t(f"status.{s}", lang) for s in table["status"]])
+    shown = shown[["root", "step", "r", "error", "digits", "digits_predicted", "status"]]
+    return [
+        "\n".join(verdicts),
+        Figure("newton_digits", chart, _t("roots.chart_caption", lang, cap=f"{cap:.1f}", dtype=p.dtype)),
+        Table("newton_roots", shown.rename(columns={c: _t(f"roots.col.{c}", lang) for c in shown.columns}),
+              _t("roots.table_caption", lang)),
+        Table("newton_root_failures", _failures(result.tables["root_failures"], lang),
+              _t("roots.failures_caption", lang, k=f"{p.k:g}")),
+    ]
+
+
+def _verdict(row: pd.Series, lang: str) -> str:
+    """One run's verdict in words, from the engine's code and numbers."""
+    return _t(f"verdict.{row['verdict']}", lang, at=int(row["at_step"]), digits=f"{max(row['digits'], 0.0):.1f}",
+              steps=int(row["steps"]))
+
+
+def _failures(fails: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The failure cases with translated names and verdicts."""
+    out = pd.DataFrame({
+        "case": [_t(f"case.{c}", lang) for c in fails["case"]], "root": [ROOT_LABELS[r](lang) for r in fails["root"]],
+        "r0": fails["r0"], "final_r": fails["final_r"], "verdict": [_verdict(r, lang) for _, r in fails.iterrows()],
+    })
+    return out.rename(columns={c: _t(f"roots.col.{c}", lang) for c in out.columns})
+
+
+VIEWS = {"descent": descent_view, "roots": roots_view}

@@ -1,0 +1,150 @@
+"""Contour maps of 2-D surfaces with trajectories drawn on them (optimizers and Newton pages).
+
+Vega-Lite has no contour mark: the surface is drawn as grid cells whose colour is banded
+(quantized) into levels, log-spaced where the surface is non-negative. A trajectory is drawn
+while it stays in the box; where it leaves the box (or becomes inf/nan) it gets a marker at
+that place: the exit point on the box edge (▲) or the last finite point (✕).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH
+from stabviz.i18n import tr
+
+BANDS = 12  # colour levels of the contour map
+MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour grid comes on top)
+EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": "cross"}
+LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
+
+
+def names(lang: str) -> dict[str, str]:
+    """Translated legend names of the map's markers and colour bar."""
+    return {k: tr(f"surfaces.names.{k}", lang) for k in ("outside", "nonfinite", "minimum", "saddle", "loss")}
+
+
+def is_signed(contour: pd.DataFrame) -> bool:
+    """Whether the surface takes negative values in the box (then levels and loss axes are linear)."""
+    z = contour["loss"].to_numpy()
+    return bool(np.nanmin(np.where(np.isfinite(z), z, np.nan)) < 0)
+
+
+def _levels(z: np.ndarray, log: bool) -> np.ndarray:
+    """What the colour bands encode: log10 of the loss (floored 4 decades below its max) or the loss."""
+    if not log:
+        return z
+    finite = z[np.isfinite(z)]
+    floor = max(float(finite.max()) * 1e-4, 1e-12) if finite.size else 1.0
+    return np.log10(np.maximum(z, floor))
+
+
+def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_title: str) -> alt.Chart:
+    """Banded filled contours of a long-form (x, y, loss) grid over the box."""
+    xs, ys = np.unique(grid["x"]), np.unique(grid["y"])
+    dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
+    log = not is_signed(grid)
+    cells = grid.assign(x2=grid["x"] + dx, y2=grid["y"] + dy, x=grid["x"] - dx, y=grid["y"] - dy,
+                        level=_levels(grid["loss"].to_numpy(), log))
+    cells["level"] = cells["level"].where(np.isfinite(cells["level"]))
+    scale = alt.Scale(type="quantize", scheme={"name": "viridis", "count": BANDS}, nice=False)
+    return alt.Chart(cells).mark_rect(opacity=0.85, clip=True).encode(
+        x=alt.X("x:Q", scale=alt.Scale(domain=list(box[:2]), nice=False, zero=False), title="x"),
+        x2="x2:Q",
+        y=alt.Y("y:Q", scale=alt.Scale(domain=list(box[2:]), nice=False, zero=False), title="y"),
+        y2="y2:Q",
+        color=alt.condition("isValid(datum.level)", alt.Color("level:Q", scale=scale,
+                            title=("log10 " if log else "") + level_title), alt.value("#bbbbbb")),
+        tooltip=[alt.Tooltip("loss:Q", format=".4g")],
+    )
+
+
+def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    """Every k-th step of each trajectory, plus its last step and its first step outside or inf/nan."""
+    steps = paths["step"].to_numpy()
+    k = max(1, int(np.ceil(len(paths) / max_rows)))
+    by = paths.groupby(keys, sort=False)
+    last = by["step"].transform("max").to_numpy()
+    first_bad = paths["step"].where(paths["status"] != "ok").groupby([paths[c] for c in keys], sort=False)
+    first_bad = first_bad.transform("min").to_numpy()
+    return paths[(steps % k == 0) | (steps == last) | (steps == first_bad)]
+
+
+def _clip_to_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest points on or inside the box (where a path that left it is marked)."""
+    return np.clip(x, box[0], box[1]), np.clip(y, box[2], box[3])
+
+
+def visible(paths: pd.DataFrame, keys: list[str], box: tuple[float, float, float, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The in-box part of each trajectory (up to its exit, drawn on the edge) and its exit markers."""
+    lines, exits = [], []
+    for _, g in paths.groupby(keys, sort=False):
+        bad = np.flatnonzero(g["status"].to_numpy() != "ok")
+        if not len(bad):
+            lines.append(g)
+            continue
+        first = g.iloc[bad[0]]
+        where = g.iloc[bad[0] if first["status"] == "outside" else max(bad[0] - 1, 0)]
+        x, y = _clip_to_box(np.array([where["x"]]), np.array([where["y"]]), box)
+        exit_row = first.to_frame().T.assign(x=x[0], y=y[0])
+        lines.append(pd.concat([g.iloc[: bad[0]], exit_row]))
+        exits.append(exit_row)
+    empty = paths.iloc[:0]
+    return pd.concat(lines or [empty]), pd.concat(exits or [empty])
+
+
+def trajectory_layers(paths: pd.DataFrame, keys: list[str], color: str, box: tuple[float, float, float, float],
+                      exit_names: dict[str, str]) -> list[alt.Chart]:
+    """Lines (ordered by step) with start dots, and ▲/✕ markers where a path left the box or blew up."""
+    lines, exits = visible(paths, keys, box)
+    lines = lines.astype({"x": float, "y": float})
+    tip = [*keys, "step", alt.Tooltip("loss:Q", format=".4g"), "status:N"]
+    col = alt.Color(f"{color}:N", title=None)
+    path = alt.Chart(lines).mark_line(strokeWidth=2, point=len(lines) <= 300).encode(
+        x="x:Q", y="y:Q", order="step:Q", color=col, detail=keys, tooltip=tip)
+    starts = alt.Chart(lines[lines["step"] == 0]).mark_point(size=80, filled=True, shape="circle").encode(
+        x="x:Q", y="y:Q", color=col, tooltip=tip)
+    exits = exits.assign(status=[exit_names[s] for s in exits["status"]]).astype({"x": float, "y": float})
+    shape = alt.Shape("status:N", title=None, scale=alt.Scale(domain=[exit_names[s] for s in EXIT_SHAPES],
+                                                            range=list(EXIT_SHAPES.values())))
+    marks = alt.Chart(exits).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
+        x="x:Q", y="y:Q", color=col, shape=shape, tooltip=tip)
+    return [path, starts] + ([marks] if len(exits) else [])  # an empty layer with a legend breaks the layout
+
+
+def landmark_layer(marks: pd.DataFrame, names: dict[str, str]) -> alt.Chart:
+    """Known minima (◆) and saddle points (■), the theory's stationary points."""
+    kinds = [k for k in ("minimum", "saddle") if k in set(marks["kind"])]
+    scale = alt.Scale(domain=[names[k] for k in kinds], range=[LANDMARK_SHAPES[k] for k in kinds])
+    data = marks.assign(kind=[names[k] for k in marks["kind"]])
+    return alt.Chart(data).mark_point(size=220, filled=True, color="white", stroke="black", strokeWidth=1.2).encode(
+        x="x:Q", y="y:Q", shape=alt.Shape("kind:N", title=None, scale=scale), tooltip=["kind:N", "x:Q", "y:Q"])
+
+
+def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *, keys: list[str], color: str,
+                box: tuple[float, float, float, float], names: dict[str, str], title: str,
+                width: int = WIDTH, height: int = HEIGHT + 120) -> alt.LayerChart:
+    """Contour map, landmarks and every trajectory, on one pair of axes fixed to the box."""
+    paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))
+    layers = [contour(grid, box, names["loss"]), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
+    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
+    return chart.properties(title=title, width=width, height=height)
+
+
+def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str, title: str,
+                 nonfinite: str, dash: str | None = None) -> alt.LayerChart:
+    """A signed series on a symlog axis (it may run to -inf); inf/nan drawn as ✕ at the axis edge."""
+    finite = df[np.isfinite(df[y])]
+    lo, hi = (float(finite[y].min()), float(finite[y].max())) if len(finite) else (-1.0, 1.0)
+    bad = df[~np.isfinite(df[y])].assign(**{y: lambda d: np.where(d[y] == -np.inf, lo, hi)}, state=nonfinite)
+    enc = {"x": alt.X(f"{x}:Q", title=x_title), "color": alt.Color(f"{color}:N", title=None)}
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=EXP_FORMAT),
+                  scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
+    if dash:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None)
+    line = alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(y=y_enc, tooltip=list(df.columns), **enc)
+    marks = alt.Chart(bad).mark_point(shape="cross", size=90, filled=True).encode(
+        y=y_enc, tooltip=[*df.columns, "state:N"], **{k: v for k, v in enc.items() if k != "strokeDash"})
+    return alt.layer(line, *([marks] if len(bad) else [])).properties(title=title, width=WIDTH, height=HEIGHT)

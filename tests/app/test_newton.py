@@ -1,0 +1,49 @@
+"""The Newton page: a link's surface and methods reach the numbers, failures are messages not
+exceptions, bad values warn by name, and Chinese renders."""
+
+from pagetest import chart_rows, charts, key, open_page, problems
+
+
+def _rows(at, text: str) -> list[dict]:
+    index = next(i for i, c in enumerate(charts(at)) if text in str(c.get("title")))
+    return chart_rows(at, index)
+
+
+def test_defaults_show_every_figure_and_the_root_tables():
+    at = open_page("newton")
+    assert not problems(at) and not at.warning
+    assert len(charts(at)) == 7
+    text = " ".join(m.value for m in at.markdown)
+    assert "converged: 16.0 correct digits" in text
+    assert len(at.dataframe) == 2
+
+
+def test_link_restores_widgets_and_newton_shrinks_by_two_thirds_on_the_quartic():
+    at = open_page("newton", {"surface": "quartic", "methods": "newton", "x0": "1.5", "steps": "6"})
+    assert not problems(at) and not at.warning
+    assert at.session_state[key("newton", "methods")] == ["newton"]
+    assert at.slider(key=key("newton", "steps")).value == 6
+    xs = sorted((r["step"], r["y"]) for r in _rows(at, "|x| and |y|")
+                if r.get("series") == "Newton: |x|" and r.get("kind") == "measured")
+    assert [round(b / a, 9) for (_, a), (_, b) in zip(xs, xs[1:], strict=False)] == [round(2 / 3, 9)] * 6
+
+
+def test_a_flat_tangent_is_a_message_not_an_exception():
+    at = open_page("newton", {"r0": "0"})
+    assert not problems(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "f'(r) = 0 at step 0" in text
+
+
+def test_bad_values_warn_by_name():
+    at = open_page("newton", {"methods": "magic", "damping": "7", "formula": "x" * 300})
+    assert not [e.value for e in at.exception]
+    warned = " ".join(w.value for w in at.warning)
+    assert "methods: 'magic'" in warned and "damping: '7'" in warned and "formula:" in warned
+
+
+def test_chinese_link_renders_chinese():
+    at = open_page("newton", {"lang": "zh", "r0": "0"})
+    assert not problems(at)
+    assert "切线水平" in " ".join(m.value for m in at.markdown)
+    assert "一正一负（鞍点）" in {r.get("kind") for r in _rows(at, "Hessian")}

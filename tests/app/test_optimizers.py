@@ -1,0 +1,64 @@
+"""The optimizers page: a link's values reach the widgets and the numbers, divergence reaches the map as
+markers, a hostile formula becomes a warning and the default, and Chinese renders."""
+
+from pagetest import chart_rows, charts, key, open_page, problems
+
+from stabviz.surfaces import DEFAULT_FORMULA
+
+FAST = {"steps": "40", "sweep_points": "9", "sweep_steps": "20"}  # small runs: the page's logic, not its speed
+
+
+def _chart_index(at, text: str) -> int:
+    return next(i for i, c in enumerate(charts(at)) if text in str(c.get("title")))
+
+
+def _rows(at, text: str) -> list[dict]:
+    return chart_rows(at, _chart_index(at, text))
+
+
+def test_defaults_show_every_figure_and_the_threshold():
+    at = open_page("optimizers")
+    assert not problems(at) and not at.warning
+    assert len(charts(at)) == 6
+    captions = " ".join(c.value for c in at.caption)
+    assert "lr = 0.1" in captions  # 1 / max(a, b) for a = 10, b = 1
+
+
+def test_link_restores_widgets_and_changes_the_numbers():
+    at = open_page("optimizers", {**FAST, "surface": "rosenbrock", "optimizers": "sgd,adam", "starts": "3",
+                                  "lr": "0.001"})
+    assert not problems(at) and not at.warning
+    assert at.session_state[key("optimizers", "surface")] == "rosenbrock"
+    assert at.session_state[key("optimizers", "optimizers")] == ["sgd", "adam"]
+    assert at.number_input(key=key("optimizers", "starts")).value == 3
+    assert at.query_params["lr"] == "0.001"
+    fates = at.dataframe[0].value
+    assert len(fates) == 6  # 2 optimizers x 3 starts (the default: 3 x 1)
+    assert fates["final loss"].max() < 20  # Rosenbrock from (-1.5, 1.5) starts at 62.5
+    assert "Rosenbrock" in str(charts(at)[_chart_index(at, "every optimizer")]["title"])
+
+
+def test_hostile_formula_in_a_link_warns_and_uses_the_default():
+    at = open_page("optimizers", {**FAST, "surface": "formula", "formula": "__import__('os').system('id')"})
+    assert not problems(at)
+    warned = " ".join(w.value for w in at.warning)
+    assert "formula:" in warned and "not accepted" in warned
+    assert at.text_input(key=key("optimizers", "formula")).value == DEFAULT_FORMULA
+    assert charts(at)
+
+
+def test_a_user_formula_is_drawn():
+    at = open_page("optimizers", {**FAST, "surface": "formula", "formula": "x^2 + 3*y^2"})
+    assert not problems(at) and not at.warning
+    grid = [r for r in _rows(at, "your formula") if "x2" in r]
+    corner = next(r for r in grid if abs(r["loss"] - (9 + 27)) < 1e-9)  # the cell at (3, 3)
+    assert corner
+
+
+def test_divergence_is_marked_on_the_map_and_kept_in_the_table_in_chinese():
+    at = open_page("optimizers", {**FAST, "lang": "zh", "lr": "5", "optimizers": "sgd"})
+    assert not problems(at)
+    assert "离开图框" in {r.get("status") for r in _rows(at, "各优化器")}  # ▲ where the path left the plot
+    fates = at.dataframe[0].value
+    assert fates["离开图框的步数"].iloc[0] == 1 and fates["变为 inf/nan 的步数"].notna().all()
+    assert any("学习率" in c.value for c in at.caption)

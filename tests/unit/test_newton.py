@@ -1,0 +1,119 @@
+"""Newton's method against its textbook rates: one step, 2/3, 1/2, and quadratic convergence."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stabviz.experiments import newton as nt
+from stabviz.experiments import run_section
+
+SECTIONS = {s.name: s for s in nt.SECTIONS}
+
+
+def paths(**kw):
+    p = nt.Params(perturb=0.0, **kw)
+    r = run_section(SECTIONS["descent"], p)
+    return r.tables["newton_paths"], r
+
+
+def method(table, name):
+    return table[table["method"] == name].reset_index(drop=True)
+
+
+def test_newton_reaches_the_minimum_of_a_quadratic_in_one_step():
+    t, _ = paths(surface="quadratic", a=3.0, b=0.5, x0=1.3, y0=-0.7, methods=("newton",), steps=3)
+    assert np.abs(t.loc[t["step"] >= 1, ["x", "y"]].to_numpy()).max() < 1e-12
+    assert set(t["kind"]) == {"minimum"}
+    assert t[["eig_min", "eig_max"]].iloc[0].tolist() == pytest.approx([1.0, 6.0])  # 2b, 2a
+
+
+def test_on_the_degenerate_quartic_each_newton_step_multiplies_by_two_thirds():
+    t, r = paths(surface="quartic", x0=1.5, y0=-0.9, methods=("newton",), steps=8)
+    np.testing.assert_allclose(t["x"].to_numpy()[1:] / t["x"].to_numpy()[:-1], 2 / 3, rtol=1e-9)
+    np.testing.assert_allclose(t["y"].to_numpy()[1:] / t["y"].to_numpy()[:-1], 2 / 3, rtol=1e-9)
+    np.testing.assert_allclose(t[["x", "y"]], r.tables["newton_theory"][["x", "y"]], rtol=1e-9)
+
+
+def test_on_the_cubic_newton_halves_the_coordinates_towards_the_saddle():
+    t, _ = paths(surface="cubic", x0=1.0, y0=0.8, methods=("newton",), steps=10)
+    np.testing.assert_allclose(t["x"], 0.5 ** t["step"], rtol=1e-9)
+    np.testing.assert_allclose(t["y"], 0.8 * 0.5 ** t["step"], rtol=1e-9)
+    assert t["loss"].iloc[-1] > 0  # converging to the saddle, not descending past it
+
+
+def test_on_x2_minus_y2_newton_stops_at_the_saddle_while_gd_and_saddle_free_escape():
+    t, _ = paths(surface="saddle", x0=1.0, y0=0.01, methods=("newton", "gd", "saddle_free"), lr=0.2, steps=15)
+    newton, gd, sfn = (method(t, m) for m in ("newton", "gd", "saddle_free"))
+    assert newton[["x", "y"]].iloc[-1].abs().max() < 1e-12 and newton["kind"].iloc[-1] == "saddle"
+    assert abs(gd["y"].iloc[-1]) == pytest.approx(0.01 * 1.4**15, rel=1e-9)
+    np.testing.assert_allclose(sfn["y"], 0.01 * 2.0 ** sfn["step"], rtol=1e-9)
+    assert sfn["x"].iloc[-1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_gd_without_a_perturbation_converges_to_the_saddle_and_a_small_nudge_escapes():
+    still, _ = paths(surface="saddle", x0=1.0, y0=0.0, methods=("gd",), lr=0.2, steps=40)
+    assert still[["x", "y"]].iloc[-1].abs().max() < 1e-6
+    r = run_section(SECTIONS["descent"], nt.Params(surface="saddle", x0=1.0, y0=0.0, perturb=1e-3, methods=("gd",),
+                                                    lr=0.2, steps=40))
+    assert abs(r.tables["newton_paths"]["y"].iloc[-1]) > 1.0
+
+
+def test_saddle_free_newton_escapes_the_cubic_from_the_negative_side():
+    t, _ = paths(surface="cubic", x0=-0.5, y0=0.4, methods=("newton", "saddle_free"), steps=6)
+    assert method(t, "saddle_free")["x"].iloc[-1] == pytest.approx(-0.5 * 1.5**6, rel=1e-9)
+    assert method(t, "newton")["x"].iloc[-1] == pytest.approx(-0.5 * 0.5**6, rel=1e-9)
+
+
+def test_damped_newton_shrinks_by_one_minus_alpha_on_a_quadratic():
+    t, _ = paths(surface="quadratic", x0=1.0, y0=1.0, methods=("damped",), damping=0.3, steps=5)
+    np.testing.assert_allclose(t["x"], 0.7 ** t["step"], rtol=1e-9)
+
+
+def roots(**kw):
+    return run_section(SECTIONS["roots"], nt.Params(**kw))
+
+
+def test_newton_sqrt2_reaches_1e_minus_12_in_a_handful_of_steps_with_doubling_digits():
+    r = roots(roots=("sqrt",), k=2.0, r0=1.0, root_steps=8)
+    assert r.findings["steps_to_1e-12_sqrt"] <= 5
+    t = r.tables["roots"]
+    assert t["r"].iloc[-1] == pytest.approx(2**0.5, abs=1e-15)
+    quad = t[(t["step"] >= 2) & (t["digits"] < 12)]
+    np.testing.assert_allclose(quad["digits"], quad["digits_predicted"], atol=0.1)  # d_{t+1} = 2 d_t + log10 2
+    assert r.findings["verdict_sqrt"] == "converged"
+
+
+def test_cube_root_converges_quadratically_too():
+    r = roots(roots=("cbrt",), k=10.0, r0=2.0, root_steps=8)
+    assert r.findings["root_cbrt"] == pytest.approx(10 ** (1 / 3), rel=1e-15)
+
+
+def test_float32_caps_the_correct_digits_near_seven():
+    t = roots(roots=("sqrt",), r0=1.0, dtype="float32").tables["roots"]
+    assert 6.5 < t["digits"].max() <= 7.3
+
+
+def test_failures_are_reported_in_the_table_not_raised():
+    r = roots(roots=("sqrt", "cbrt"), r0=0.0)
+    assert r.findings["verdict_sqrt"] == r.findings["verdict_cbrt"] == "derivative_zero"
+    assert "f'(r) = 0" in r.findings["message_sqrt"]
+    assert len(r.tables["roots"]) == 2 * 9  # every iterate kept, inf/nan included
+    assert not np.isfinite(r.tables["roots"]["r"].iloc[-1])
+    fails = r.tables["root_failures"].set_index(["case", "root"])["verdict"]
+    assert fails[("wrong_basin", "sqrt")] == "other_root"
+    assert fails[("far_start", "sqrt")] == "not_converged"
+
+
+def test_same_params_same_numbers():
+    p = nt.Params(perturb=0.05, seed=3)
+    a, b = (run_section(SECTIONS["descent"], p).tables["newton_paths"] for _ in range(2))
+    pd.testing.assert_frame_equal(a, b)
+    c = run_section(SECTIONS["descent"], nt.Params(perturb=0.05, seed=4)).tables["newton_paths"]
+    assert not np.allclose(a["y"], c["y"])
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32"])
+def test_every_dtype_runs_and_keeps_every_row(dt):
+    t, _ = paths(surface="rosenbrock", x0=-1.0, y0=1.0, methods=nt.METHODS, steps=10, dtype=dt)
+    assert len(t) == 4 * 11
+    assert set(t["kind"]) <= {"minimum", "saddle", "maximum", "degenerate", "nonfinite"}
