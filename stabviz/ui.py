@@ -19,7 +19,7 @@ import torch
 from stabviz import experiments
 from stabviz.i18n import LANG_NAMES, LANGS, tr
 from stabviz.params import ParamIssue, ParamsBase, Spec, Text, coerce, to_text, validate
-from stabviz.runtime import GLOBAL_FIELDS, available_devices
+from stabviz.runtime import GLOBAL_FIELDS, available_devices, fix_threads
 
 MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page switches
 PAGE, FRESH = "_stabviz_page", "_stabviz_fresh"  # session keys: the page shown, and whether it just opened
@@ -80,6 +80,7 @@ def _number(spec: Spec, key: str, label: str, help_: str | None) -> int | float:
 
 def setup(page: str | None) -> str:
     """Page config, language and navigation in the sidebar; returns the language code."""
+    fix_threads()
     title = tr(f"{page}.title", "en") if page else "stabviz"
     st.set_page_config(page_title=f"{title} · stabviz", page_icon=ICONS[page or "home"], layout="wide")
     st.session_state[FRESH] = st.session_state.get(PAGE) != (page or "home")  # widgets are new on a new page

@@ -1,10 +1,11 @@
-"""Shared test set-up: one torch thread (the CI machine has two cores), repo root on sys.path."""
+"""Shared test set-up: torch threads pinned as in the app and CLI, repo root on sys.path."""
 
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-torch.set_num_threads(1)
+
+from stabviz.runtime import fix_threads  # noqa: E402
+
+fix_threads()
