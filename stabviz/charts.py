@@ -41,7 +41,7 @@ def log_domain(values: pd.Series | np.ndarray, pad: float = 3.0) -> tuple[float,
 
 
 def for_log(df: pd.DataFrame, y: str, domain: tuple[float, float]) -> pd.DataFrame:
-    """Copy with ``y`` as a plottable magnitude clipped to the domain, plus state and a text value."""
+    """Copy with ``y`` as a plottable magnitude clipped to the domain, plus ``state`` and ``exact`` (text)."""
     out = df.copy()
     raw = out[y].to_numpy(dtype=np.float64)
     out["state"] = state_of(raw)
@@ -49,7 +49,7 @@ def for_log(df: pd.DataFrame, y: str, domain: tuple[float, float]) -> pd.DataFra
     floor_, ceil_ = domain
     out[y] = np.where(out["state"] == "zero", floor_, np.where(out["state"] == "finite", mag, ceil_))
     out[y] = out[y].clip(floor_, ceil_)
-    out["value"] = [_show(v) for v in raw]
+    out["exact"] = [_show(v) for v in raw]  # the true value as text (tooltips): "inf", "0", "1.234e-50"
     return out
 
 
@@ -100,7 +100,7 @@ def _lines(data: pd.DataFrame, x_enc: alt.X, color: str, dash: str | None, kind:
 
 def _theory_lines(theory: pd.DataFrame, x: str, x_enc: alt.X, color: str, lang: str) -> alt.Chart:
     finite = theory[theory["state"] == "finite"].assign(kind=tr("common.chart.theory", lang))
-    detail = [c for c in theory.columns if c not in ("y", "state", "value", "kind", x, color)]
+    detail = [c for c in theory.columns if c not in ("y", "state", "exact", "kind", x, color)]
     return alt.Chart(finite).mark_line(strokeDash=[6, 4], opacity=0.8).encode(
         x=x_enc, color=alt.Color(f"{color}:N", title=None), detail=detail,
         tooltip=[alt.Tooltip("kind:N", title=""), *_tooltip(theory, color)],
@@ -181,14 +181,14 @@ def heatmap(
     """Rect heatmap of a finite ``z``; non-finite cells drawn grey with a marker."""
     data = df.copy()
     data["state"] = state_of(data[z].where(data[z] != 0, 1.0))  # zero is a fine value here
-    data["value"] = [_show(v) for v in data[z]]
+    data["exact"] = [_show(v) for v in data[z]]
     data[z] = data[z].where(data["state"] == "finite")
     scale = alt.Scale(scheme=scheme, domainMid=mid) if mid is not None else alt.Scale(scheme=scheme)
     base = alt.Chart(data).encode(x=alt.X(f"{x}:O", title=x_title), y=alt.Y(f"{y}:O", title=y_title, sort="descending"))
     rect = base.mark_rect().encode(
         color=alt.condition(f"isValid(datum['{z}'])", alt.Color(f"{z}:Q", title=z_title, scale=scale),
                             alt.value("#bbbbbb")),
-        tooltip=[x, y, "value:N", "state:N"],
+        tooltip=[x, y, "exact:N", "state:N"],
     )
     bad = data[data["state"] != "finite"].assign(state=lambda d: [tr(f"common.state.{s}", lang) for s in d["state"]])
     marks = alt.Chart(bad).mark_text(text="✕", color="black").encode(x=f"{x}:O", y=alt.Y(f"{y}:O", sort="descending"))

@@ -24,7 +24,13 @@ def test_nonfinite_values_sit_on_the_floor_and_ceiling():
     df = pd.DataFrame({"x": [1, 2, 3, 4], "y": [1.0, 0.0, np.inf, np.nan]})
     out = for_log(df, "y", (1e-5, 1e5))
     assert list(out["y"]) == [1.0, 1e-5, 1e5, 1e5]
-    assert list(out["value"]) == ["1", "0", "inf", "nan"]
+    assert list(out["exact"]) == ["1", "0", "inf", "nan"]
+
+
+def test_a_y_column_named_value_keeps_its_numbers():
+    df = pd.DataFrame({"x": [1, 2], "value": [0.5, 0.0]})
+    out = for_log(df, "value", (1e-5, 1e5))
+    assert list(out["value"]) == [0.5, 1e-5] and list(out["exact"]) == ["0.5", "0"]
 
 
 def test_log_profile_spec_is_strict_json_with_marker_rows():

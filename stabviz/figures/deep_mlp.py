@@ -1,0 +1,166 @@
+"""Figures of the deep-MLP page: gradient flow with the dtype's range, random-matrix products,
+b^k in four dtypes, and the training run (per-layer gradient heatmap, loss, norms, weight change)."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from stabviz.charts import heatmap, log_profile
+from stabviz.experiments import Result
+from stabviz.experiments.deep_mlp import Params
+from stabviz.figures import Block, Figure, Table
+from stabviz.i18n import tr
+from stabviz.runtime import dtype_range
+
+MAX_LAYER_ROWS = 2400  # most rows one chart layer sends to the browser
+SCALAR_DTYPES = ("float16", "bfloat16", "float32")  # float64 never gives up at k <= 1000 for these bases
+
+
+def _t(key: str, lang: str, **fmt: object) -> str:
+    return tr(f"deep_mlp.{key}", lang, **fmt)
+
+
+def _g(x: float) -> str:
+    """A number for a sentence: 4 significant digits, nan as a dash."""
+    return "—" if math.isnan(x) else f"{x:.4g}"
+
+
+def thin(df: pd.DataFrame, x: str, series: list[str], max_rows: int = MAX_LAYER_ROWS) -> pd.DataFrame:
+    """Every k-th x of each series, plus the last x and each row where the state changes (markers survive)."""
+    xs = np.unique(df[x])
+    k = max(1, math.ceil(len(df) / max_rows))
+    keep = df[x].isin(np.r_[xs[::k], xs[-1:]])
+    changed = df.groupby(series, sort=False)["state"].transform(lambda s: s != s.shift())
+    return df[keep | changed]
+
+
+def flow_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """Weight-gradient norm per layer on a log axis, mean-field theory dashed, the dtype's limits as rules."""
+    flow = result.tables["gradient_flow"]
+    label = _t("gradient_flow.series", lang, dtype=p.dtype)
+    measured = flow[["layer", "weight_grad_norm"]].assign(series=label)
+    theory = result.tables["gradient_flow_theory"].rename(columns={"value": "weight_grad_norm"})
+    theory = theory.drop(columns="curve").assign(series=_t("gradient_flow.theory", lang))
+    chart = log_profile(
+        measured, "layer", "weight_grad_norm", "series", lang=lang, x_title=_t("gradient_flow.x", lang),
+        y_title=_t("gradient_flow.y", lang), title=_t("gradient_flow.chart_title", lang, depth=p.depth, width=p.width),
+        theory=theory, dtype=p.dtype,
+    )
+    f = result.findings
+    text = _t("gradient_flow.findings", lang, factor=_g(f["flow_factor_per_layer"]),
+              theory=_g(f["flow_factor_per_layer_theory"]), ratio=_g(f["flow_ratio_first_last"]),
+              zero=f["flow_layers_zero"], inf=f["flow_layers_inf"], nan=f["flow_layers_nan"])
+    columns = ["layer", "weight_grad_norm", "state", "zero_frac", "nonfinite_frac", "act_var", "grad_var"]
+    table = flow[columns].assign(state=[tr(f"common.state.{s}", lang) for s in flow["state"]])
+    table = table.rename(columns={c: _t(f"gradient_flow.col.{c}", lang) for c in columns})
+    sub, normal, big = dtype_range(p.dtype)
+    return [
+        Figure("deep_mlp_gradient_flow", chart, _t("gradient_flow.caption", lang, dtype=p.dtype, big=f"{big:.3g}",
+                                                  sub=f"{sub:.3g}", batch=p.batch)),
+        text,
+        Table("deep_mlp_gradient_flow", table, _t("gradient_flow.table_caption", lang)),
+    ]
+
+
+def products_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """||G_k...G_1|| for each run on a log axis, the Lyapunov growth dashed, the dtype's limits as rules."""
+    table = result.tables["products"]
+    runs = table.assign(series=[_t("products.run", lang, n=r + 1) for r in table["run"]])
+    runs = thin(runs[["k", "norm", "series", "state"]], "k", ["series"]).drop(columns="state")
+    f = result.findings
+    theory = result.tables["products_theory"].rename(columns={"value": "norm"}).drop(columns="curve")
+    theory = theory.assign(series=_t("products.theory", lang, rate=f"{f['lyapunov_theory']:.4f}"))
+    chart = log_profile(
+        runs, "k", "norm", "series", lang=lang, x_title=_t("products.x", lang), y_title=_t("products.y", lang),
+        title=_t("products.chart_title", lang, n=p.mat_size, k=p.mat_count), theory=theory, dtype=p.dtype,
+    )
+    text = _t("products.findings", lang, theory=_g(f["lyapunov_theory"]), measured=_g(f["lyapunov_measured"]),
+              growth=_g(math.exp(f["lyapunov_theory"])))
+    return [Figure("deep_mlp_products", chart, _t("products.caption", lang, n=p.mat_size, runs=p.mat_runs)), text]
+
+
+def scalar_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """grow^k and shrink^k computed in each dtype (torch.pow), the exact values dashed, inf and 0 as markers."""
+    names = {"grow": f"{p.grow:g}^k", "shrink": f"{p.shrink:g}^k"}
+    table = result.tables["scalar"]
+    power = table[(table["method"] == "power") & table["dtype"].isin(SCALAR_DTYPES)]
+    power = power.assign(factor=[names[w] for w in power["factor"]]).rename(columns={"value": "power"})
+    power = power[["k", "power", "dtype", "factor", "state"]]  # not "value": log_profile adds a text column by that name
+    power = thin(power, "k", ["dtype", "factor"]).drop(columns="state")
+    exact = result.tables["scalar_exact"]
+    theory = pd.DataFrame({"k": exact["k"], "power": np.power(10.0, exact["log10_value"]),
+                           "dtype": _t("scalar.exact", lang), "factor": [names[w] for w in exact["factor"]]})
+    chart = log_profile(
+        power, "k", "power", "dtype", lang=lang, x_title="k", y_title=_t("scalar.y", lang), dash="factor",
+        title=_t("scalar.chart_title", lang, grow=f"{p.grow:g}", shrink=f"{p.shrink:g}", k=p.powers),
+        theory=thin(theory.assign(state="finite"), "k", ["factor"]).drop(columns="state"), dtype=SCALAR_DTYPES,
+    )
+    limits = result.tables["scalar_limits"].assign(factor=lambda d: [names[w] for w in d["factor"]]).drop(columns="base")
+    limits = limits.rename(columns={c: _t(f"scalar.col.{c}", lang) for c in limits.columns})
+    return [
+        Figure("deep_mlp_scalar", chart, _t("scalar.caption", lang)),
+        Table("deep_mlp_scalar_limits", limits, _t("scalar.limits_caption", lang)),
+        _repeated_note(table, p, lang),
+    ]
+
+
+def _repeated_note(table: pd.DataFrame, p: Params, lang: str) -> str:
+    """What k successive roundings give for shrink^k in float16, beside torch.pow."""
+    fp16 = table[(table["factor"] == "shrink") & (table["dtype"] == "float16") & (table["k"] == p.powers)]
+    value = fp16.set_index("method")["value"]
+    return _t("scalar.repeated", lang, base=f"{p.shrink:g}", k=p.powers, power=_g(value["power"]),
+              repeated=_g(value["repeated"]), tiny=f"{dtype_range('float16')[0]:.3g}")
+
+
+def training_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """Heatmap of log10 gradient norm (layer x step), loss, total norm and how far each layer moved."""
+    layers = result.tables["train_layers"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cells = layers.assign(log10_norm=np.log10(layers["grad_norm"].to_numpy()))
+    heat = heatmap(cells[["step", "layer", "log10_norm"]], "step", "layer", "log10_norm", x_title=_t("training.step", lang),
+                   y_title=_t("training.layer", lang), z_title="log10 ‖∂L/∂W‖", title=_t("training.heat_title", lang),
+                   scheme="viridis", mid=None, lang=lang)
+    heat.layer[0].encoding.x.axis = alt.Axis(labelOverlap="parity", labelAngle=0)  # hundreds of steps: skip labels
+    return [
+        Figure("deep_mlp_train_heatmap", heat, _t("training.heat_caption", lang, layers=p.train_depth + 1)),
+        Figure("deep_mlp_train_loss", _loss_chart(result, p, lang), _t("training.loss_caption", lang)),
+        Figure("deep_mlp_train_norm", _norm_chart(result, p, lang), _t("training.norm_caption", lang)),
+        Figure("deep_mlp_train_change", _change_chart(layers, p, lang), _t("training.change_caption", lang)),
+        _t("training.findings", lang, **{k: _g(float(v)) for k, v in result.findings.items()}),
+    ]
+
+
+def _loss_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
+    loss = result.tables["train_loss"][["step", "loss"]].assign(series=_t("training.loss", lang))
+    return log_profile(loss, "step", "loss", "series", lang=lang, x_title=_t("training.step", lang),
+                       y_title=_t("training.loss", lang), title=_t("training.loss_title", lang, lr=f"{p.lr:g}"))
+
+
+def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
+    """Total gradient norm before clipping and the norm applied, with the max-norm rule when clipping."""
+    loss = result.tables["train_loss"]
+    cols = ("total_norm", "applied_norm") if p.clip else ("total_norm",)
+    norms = pd.concat([loss[["step", c]].rename(columns={c: "norm"}).assign(series=_t(f"training.{c}", lang))
+                       for c in cols], ignore_index=True)
+    chart = log_profile(norms, "step", "norm", "series", lang=lang, x_title=_t("training.step", lang),
+                        y_title=_t("training.norm_y", lang), title=_t("training.norm_title", lang))
+    if not p.clip:
+        return chart
+    rule = alt.Chart(pd.DataFrame({"y": [p.max_norm], "label": [_t("training.max_norm", lang, value=f"{p.max_norm:g}")]}))
+    rule = rule.mark_rule(color="black", strokeDash=[4, 2]).encode(y="y:Q", tooltip=["label:N"])
+    return alt.layer(chart, rule).properties(title=chart.title)
+
+
+def _change_chart(layers: pd.DataFrame, p: Params, lang: str) -> alt.LayerChart:
+    """||W_l - W_l(0)|| / ||W_l(0)|| after the last step, per layer: exactly 0 when updates round away."""
+    last = layers[layers["step"] == layers["step"].max()][["layer", "weight_change"]]
+    last = last.assign(series=_t("training.change", lang))
+    return log_profile(last, "layer", "weight_change", "series", lang=lang, x_title=_t("training.layer", lang),
+                       y_title=_t("training.change_y", lang), title=_t("training.change_title", lang, steps=p.steps))
+
+
+VIEWS = {"gradient_flow": flow_view, "products": products_view, "scalar": scalar_view, "training": training_view}
