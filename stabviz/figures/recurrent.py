@@ -1,0 +1,194 @@
+"""Figures of the recurrent page: ||dL_T/dh_t|| through time for each cell beside its theory, the
+spectral-radius sweep, the LSTM and GRU gates over time, and the adding-problem training run."""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from stabviz.charts import HEIGHT, WIDTH, log_profile, state_of
+from stabviz.experiments import Result
+from stabviz.experiments.recurrent import Params
+from stabviz.experiments.recurrent_train import ADDING_BASELINE
+from stabviz.figures import Block, Figure
+from stabviz.figures.deep_mlp import thin
+from stabviz.i18n import tr
+from stabviz.rnn import CELL_LABELS, VANILLA
+
+MAX_POINTS = 40  # autograd points drawn over the forget-gate line
+
+
+def _t(key: str, lang: str, **fmt: object) -> str:
+    return tr(f"recurrent.{key}", lang, **fmt)
+
+
+def _g(x: float) -> str:
+    """A number for a sentence: 3 significant digits (nan and inf spelled out)."""
+    return f"{x:.3g}"
+
+
+def _series(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A 'series' column naming cell and state, e.g. 'LSTM c_t' (data values stay neutral)."""
+    return df.assign(series=[f"{CELL_LABELS[c](lang)} {s}_t" for c, s in zip(df["cell"], df["state"], strict=True)])
+
+
+def _thinned(df: pd.DataFrame, x: str, y: str, keys: list[str]) -> pd.DataFrame:
+    """At most a few thousand rows per chart layer, every 0/inf/nan transition kept."""
+    return thin(df.assign(state=state_of(df[y])), x, keys).drop(columns="state")
+
+
+def through_time_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """||dL_T/dh_t|| (and the LSTM's ||dL_T/dc_t||) against t on one log axis, theory dashed, dtype rules."""
+    measured = _series(result.tables["bptt"], lang)[["series", "t", "grad_norm"]]
+    theory = result.tables["bptt_theory"].rename(columns={"value": "grad_norm"})
+    theory = _series(theory, lang).assign(curve=[_t(f"through_time.curve_{c}", lang) for c in theory["curve"]])
+    chart = log_profile(
+        _thinned(measured, "t", "grad_norm", ["series"]), "t", "grad_norm", "series", lang=lang,
+        x_title=_t("through_time.x", lang), y_title=_t("through_time.y", lang),
+        title=_t("through_time.chart_title", lang, T=p.seq_len, dtype=p.dtype),
+        theory=_thinned(theory[["series", "curve", "t", "grad_norm"]], "t", "grad_norm", ["series", "curve"]), dtype=p.dtype,
+    )
+    return [Figure("recurrent_bptt", chart, _t("through_time.caption", lang, T=p.seq_len)), _through_time_text(result, p, lang)]
+
+
+def _through_time_text(result: Result, p: Params, lang: str) -> str:
+    """One sentence per cell: how much of the gradient reaches t = 1, and the vanilla cells' factors."""
+    f, lines = result.findings, []
+    for cell in p.cells:
+        line = _t("through_time.ratio", lang, cell=CELL_LABELS[cell](lang), ratio=_g(f[f"grad_ratio_{cell}"]))
+        if cell in VANILLA:
+            line += _t("through_time.factors", lang, rho=_g(f[f"rho_{cell}"]), sigma=_g(f[f"sigma_max_{cell}"]),
+                       rms=_g(f[f"rms_dphi_{cell}"]), gamma=_g(f[f"rho_{cell}"] * f[f"rms_dphi_{cell}"]))
+        lines.append(f"- {line}")
+    return "\n".join(lines)
+
+
+def _framed(title: str, *layers: alt.TopLevelMixin) -> alt.LayerChart:
+    """Layers drawn as one chart, the title on the outside (where the page and the tests read it)."""
+    return alt.layer(*layers).properties(title=title, width=WIDTH, height=HEIGHT)
+
+
+def _rule(y: float, label: str) -> alt.Chart:
+    """A dashed horizontal theory line with a tooltip."""
+    df = pd.DataFrame({"y": [y], "label": [label]})
+    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(y="y:Q", tooltip=["label:N", "y:Q"])
+
+
+def _vertical_rule(x: float, field: str, label: str) -> alt.Chart:
+    """A dashed vertical line at x with a tooltip."""
+    df = pd.DataFrame({field: [x], "label": [label]})
+    return alt.Chart(df).mark_rule(strokeDash=[4, 3], color="black").encode(x=f"{field}:Q", tooltip=["label:N"])
+
+
+def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """||dL/dh_0|| after T steps against the spectral radius r, estimate and bound dashed, r = 1 marked."""
+    table = result.tables["sweep"].assign(cell=lambda d: [CELL_LABELS[c](lang) for c in d["cell"]])
+    theory = pd.concat([table[["cell", "radius", c]].rename(columns={c: "grad_norm"}).assign(
+        curve=_t(f"through_time.curve_{c}", lang)) for c in ("estimate", "bound")], ignore_index=True)
+    chart = log_profile(
+        table[["cell", "radius", "grad_norm"]], "radius", "grad_norm", "cell", lang=lang, x_title=_t("sweep.x", lang),
+        y_title=_t("sweep.y", lang), theory=theory, dtype=p.dtype,
+    )
+    chart = _framed(_t("sweep.chart_title", lang, T=p.seq_len), chart, _vertical_rule(1.0, "radius", "r = 1"))
+    init = p.init if p.init != "default" else "orthogonal"
+    return [Figure("recurrent_sweep", chart, _t("sweep.caption", lang, T=p.seq_len, init=_t(f"sweep.init_{init}", lang)))]
+
+
+def _gate_chart(table: pd.DataFrame, lang: str, y_title: str) -> list[alt.Chart]:
+    """Mean gate value per step (lines) with the 10-90 % band over batch and units."""
+    k = max(1, math.ceil(len(table) / 2000))
+    data = table[table["t"].isin(np.unique(table["t"])[::k])]
+    data = data.assign(gate=[_t(f"gates.gate_{g}", lang) for g in data["gate"]])
+    x = alt.X("t:Q", title=_t("through_time.x", lang))
+    color = alt.Color("gate:N", title=None)
+    band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
+    line = alt.Chart(data).mark_line().encode(
+        x=x, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=color,
+        tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("lo:Q", format=".3f"),
+                 alt.Tooltip("hi:Q", format=".3f")])
+    return [band, line]
+
+
+def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """LSTM gates with dc_t/dc_{t-1} by autograd as points and sigmoid(b) as a rule; the GRU's 1 - z_t."""
+    f, lstm = result.findings, result.tables["lstm_gates"]
+    lines = _gate_chart(lstm[lstm["gate"] != "dc_dc_prev"], lang, _t("gates.y", lang))
+    path = lstm[lstm["gate"] == "dc_dc_prev"]
+    path = path[path["t"].isin(np.unique(path["t"])[:: max(1, math.ceil(len(path) / MAX_POINTS))])]
+    points = alt.Chart(path.assign(gate=_t("gates.gate_dc_dc_prev", lang))).mark_point(
+        size=50, filled=True, color="black").encode(
+        x="t:Q", y="mean:Q", shape=alt.Shape("gate:N", title=None, scale=alt.Scale(range=["diamond"])),
+        tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".4f")])
+    rule = _rule(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
+    gru_table = result.tables["gru_gates"]
+    half = _rule(0.5, _t("gates.half", lang))
+    gru = _framed(_t("gates.gru_title", lang), *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), half)
+    text = _t("gates.findings", lang, first=_g(f["forget_first"]), sig=_g(f["forget_sigmoid_b"]), b=f"{p.forget_bias:g}",
+              error=_g(f["cell_path_error"]), mean=_g(f["forget_mean"]), update=_g(f["update_share_mean"]),
+              T=p.seq_len, carried=_g(f["forget_mean"] ** p.seq_len), kept=_g((1 - f["update_share_mean"]) ** p.seq_len))
+    return [
+        Figure("recurrent_lstm_gates", _framed(_t("gates.lstm_title", lang, b=f"{p.forget_bias:g}"), *lines, points, rule),
+               _t("gates.lstm_caption", lang)),
+        Figure("recurrent_gru_gates", gru, _t("gates.gru_caption", lang)),
+        text,
+    ]
+
+
+def _baseline_rule(lang: str) -> alt.Chart:
+    """The chance level 1/6: MSE of always predicting the mean sum, 1."""
+    df = pd.DataFrame({"y": [ADDING_BASELINE], "label": [_t("train.baseline", lang)]})
+    rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[6, 4], strokeWidth=2).encode(y="y:Q", tooltip=["label:N", "y:Q"])
+    label = alt.Chart(df).mark_text(align="right", dy=-8, color="#b00020", fontWeight="bold").encode(
+        y="y:Q", x=alt.value(WIDTH - 4), text="label:N")
+    return alt.layer(rule, label)
+
+
+def _cells(df: pd.DataFrame, lang: str, **extra: str) -> pd.DataFrame:
+    """Display names of the cells (data values stay neutral), plus constant columns."""
+    return df.assign(cell=[CELL_LABELS[c](lang) for c in df["cell"]], **extra)
+
+
+def _loss_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
+    """Training-batch loss per step and held-out loss per cell (line style), the chance level as a rule."""
+    losses = _cells(result.tables["train_loss"][["cell", "step", "loss"]], lang, data=_t("train.per_step", lang))
+    evals = _cells(result.tables["train_eval"], lang, data=_t("train.held_out", lang))
+    chart = log_profile(pd.concat([_thinned(losses, "step", "loss", ["cell"]), evals], ignore_index=True), "step", "loss",
+                        "cell", lang=lang, dash="data", x_title=_t("train.x", lang), y_title=_t("train.loss_y", lang))
+    return _framed(_t("train.loss_title", lang, T=p.train_len), chart, _baseline_rule(lang))
+
+
+def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
+    """Gradient norm before clipping per step, the clip norm as a rule when clipping is on."""
+    norms = _cells(result.tables["train_loss"][["cell", "step", "grad_norm"]], lang)
+    chart = log_profile(_thinned(norms, "step", "grad_norm", ["cell"]), "step", "grad_norm", "cell", lang=lang,
+                        x_title=_t("train.x", lang), y_title=_t("train.norm_y", lang))
+    clip = [_rule(p.clip_norm, _t("train.clip_rule", lang, value=f"{p.clip_norm:g}"))] if p.clip else []
+    return _framed(_t("train.norm_title", lang), chart, *clip)
+
+
+def _train_text(result: Result, p: Params, lang: str) -> str:
+    """Each cell's final held-out loss against the chance level; why float16 training turned to nan."""
+    f = result.findings
+    lines = [_t("train.final", lang, cell=CELL_LABELS[c](lang), loss=_g(f[f"final_loss_{c}"]),
+                ratio=_g(f[f"final_loss_{c}"] / ADDING_BASELINE)) for c in p.cells]
+    text = "\n".join(f"- {line}" for line in lines)
+    if p.dtype == "float16" and any(math.isnan(f[f"final_loss_{c}"]) for c in p.cells):
+        text += "\n\n" + _t("train.nan_note", lang, dtype=p.dtype)
+    return text
+
+
+def train_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """Loss curves beside the chance level, gradient norms beside the clip norm, and the final losses."""
+    measured = _g(result.findings["baseline_measured"])
+    norm_caption = "train.norm_caption_clip" if p.clip else "train.norm_caption_free"
+    return [
+        Figure("recurrent_train_loss", _loss_chart(result, p, lang), _t("train.loss_caption", lang, T=p.train_len, measured=measured)),
+        Figure("recurrent_train_grad", _norm_chart(result, p, lang), _t(norm_caption, lang, value=f"{p.clip_norm:g}")),
+        _train_text(result, p, lang),
+    ]
+
+
+VIEWS = {"through_time": through_time_view, "sweep": sweep_view, "gates": gates_view, "train": train_view}

@@ -1,0 +1,58 @@
+"""The recurrent page: defaults, a shared link, bad values, Chinese."""
+
+import re
+
+from pagetest import chart_rows, charts, key, open_page, problems
+
+QUICK = {"steps": "20"}  # a short training run
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _chart(at, title_part: str) -> int:
+    return next(i for i, c in enumerate(charts(at)) if title_part in str(c.get("title")))
+
+
+def test_defaults_render_every_section():
+    at = open_page("recurrent")
+    assert not problems(at) and not at.warning
+    assert len(charts(at)) == 6
+    rows = chart_rows(at, _chart(at, "Gradient of the last step's loss"))
+    assert {"RNN (tanh) h_t", "LSTM h_t", "LSTM c_t", "GRU h_t"} <= {r.get("series") for r in rows}
+    assert max(r["t"] for r in rows) == 100
+    assert any("chance level" in str(r.get("label")) for r in chart_rows(at, _chart(at, "Adding problem")))
+    assert any("theory sigmoid(2)" in m.value for m in at.markdown)
+
+
+def test_link_restores_widgets_and_changes_the_numbers():
+    query = {**QUICK, "cells": "rnn_relu,gru", "seq_len": "50", "init": "orthogonal", "radius": "1.2", "clip": "false"}
+    at = open_page("recurrent", query)
+    assert not problems(at) and not at.warning
+    assert at.session_state[key("recurrent", "cells")] == ["rnn_relu", "gru"]
+    assert at.slider(key=key("recurrent", "seq_len")).value == 50
+    assert at.session_state[key("recurrent", "init")] == "orthogonal"
+    assert at.toggle(key=key("recurrent", "clip")).value is False
+    rows = chart_rows(at, _chart(at, "Gradient of the last step's loss"))
+    assert {r.get("series") for r in rows if "curve" not in r} >= {"RNN (ReLU) h_t", "GRU h_t"}
+    assert max(r["t"] for r in rows) == 50
+    assert any("ρ(W_hh) = 1.2," in m.value for m in at.markdown)  # orthogonal x 1.2 has spectral radius 1.2
+    assert dict(at.query_params) == query
+
+
+def test_bad_values_warn_with_the_name_and_the_safe_value():
+    at = open_page("recurrent", {**QUICK, "seq_len": "-5", "init": "bogus", "cells": "lstm,nope"})
+    assert not at.exception
+    warned = " ".join(w.value for w in at.warning)
+    assert "seq_len: '-5' is below the minimum 2; using 2." in warned
+    assert "init:" in warned and "cells:" in warned
+    assert at.slider(key=key("recurrent", "seq_len")).value == 2
+    assert at.session_state[key("recurrent", "init")] == "default"
+    assert at.session_state[key("recurrent", "cells")] == ["lstm"]
+
+
+def test_chinese_link_renders_chinese_titles_and_charts():
+    at = open_page("recurrent", {**QUICK, "lang": "zh", "seq_len": "40"})
+    assert not problems(at)
+    assert CJK.search(at.title[0].value) and all(CJK.search(h.value) for h in at.header)
+    assert all(CJK.search(str(c.get("title"))) for c in charts(at))
+    rows = chart_rows(at, _chart(at, "最后一步的损失"))
+    assert "RNN（tanh） h_t" in {r.get("series") for r in rows}
