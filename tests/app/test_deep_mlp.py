@@ -14,7 +14,7 @@ def _chart(at, words: str) -> int:
 
 def _flow_norms(at) -> list:
     rows = chart_rows(at, _chart(at, "Weight-gradient norm per layer"))
-    return sorted((r["layer"], r["value"]) for r in rows if "layer" in r and "value" in r and "measured" in str(r.get("series")))
+    return sorted((r["layer"], r["exact"]) for r in rows if "layer" in r and "exact" in r and "measured" in str(r.get("series")))
 
 
 def test_link_restores_widgets_and_changes_the_numbers():
