@@ -14,7 +14,7 @@ from stabviz import figures as figs
 from stabviz.experiments import Result, Section
 from stabviz.figures import Block, Figure, Table
 from stabviz.i18n import has, tr
-from stabviz.params import ParamsBase
+from stabviz.params import ParamsBase, Spec
 from stabviz.runtime import GLOBAL_FIELDS, BudgetError
 from stabviz.ui import device_caption, link, read_params, setup, sync_url
 
@@ -55,14 +55,15 @@ def trained_section(name: str, sec: Section, params: ParamsBase, progress: Calla
     return result
 
 
-def _placement(name: str, sections: tuple[Section, ...], fields: list[str], lang: str) -> tuple[dict, dict]:
+def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec], lang: str) -> tuple[dict, dict]:
     """Containers: globals in the sidebar, shared fields on top, the rest in their section."""
+    fields = list(specs)
     owners = {f: [s.name for s in sections if f in s.uses] for f in fields}
     place = {f: st.sidebar for f in fields if f in GLOBAL_FIELDS}
     shared = [f for f in fields if f not in place and len(owners[f]) != 1]
     if shared:
         st.subheader(tr("common.page.common_controls", lang))
-        place |= _grid(shared)
+        place |= _grid(shared, specs)
     bodies = {}
     for sec in sections:
         bodies[sec.name] = st.container()
@@ -70,15 +71,19 @@ def _placement(name: str, sections: tuple[Section, ...], fields: list[str], lang
             st.header(tr(f"{name}.{sec.name}.title", lang), divider="gray")
             if has(f"{name}.{sec.name}.intro"):
                 st.markdown(tr(f"{name}.{sec.name}.intro", lang))
-            place |= _grid([f for f in fields if f not in place and owners[f] == [sec.name]])
+            place |= _grid([f for f in fields if f not in place and owners[f] == [sec.name]], specs)
     return place, bodies
 
 
-def _grid(fields: list[str]) -> dict:
-    if not fields:
-        return {}
-    cols = st.columns(min(COLUMNS, len(fields)))
-    return {f: cols[i % len(cols)] for i, f in enumerate(fields)}
+def _grid(fields: list[str], specs: dict[str, Spec]) -> dict:
+    """Multi-selects and free text get a full-width row each (tags stay readable); numbers share columns."""
+    wide = [f for f in fields if specs[f].kind is tuple or (specs[f].kind is str and not specs[f].choices)]
+    place = {f: st.container() for f in wide}
+    narrow = [f for f in fields if f not in wide]
+    if narrow:
+        cols = st.columns(min(COLUMNS, len(narrow)))
+        place |= {f: cols[i % len(cols)] for i, f in enumerate(narrow)}
+    return place
 
 
 def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | None:
@@ -142,7 +147,7 @@ def experiment_page(name: str) -> None:
     module = experiments.load(name)
     st.title(tr(f"{name}.title", lang))
     st.markdown(tr(f"{name}.intro", lang))
-    place, bodies = _placement(name, module.SECTIONS, list(module.Params.specs()), lang)
+    place, bodies = _placement(name, module.SECTIONS, module.Params.specs(), lang)
     params = read_params(name, module.Params, lang, place)
     query = sync_url(params, lang)
     shown: list[Block] = []
