@@ -16,7 +16,11 @@ def page_run_warm(name: str) -> float:
 
 
 def browser_times(names: list[str]) -> dict[str, tuple[float, float]]:
-    """Link-to-all-charts-drawn seconds per page: cold (fresh server, empty cache) and warm (new tab)."""
+    """Link-to-all-charts-drawn seconds per page.
+
+    cold: a fresh server (empty result caches) and a fresh browser profile (no HTTP cache);
+    warm: the same link again in a new tab of that browser (results and Streamlit's JS cached).
+    """
     from browser import CHROMIUM, LAUNCH_ARGS, server, wait_drawn
     from playwright.sync_api import sync_playwright
 
@@ -24,17 +28,18 @@ def browser_times(names: list[str]) -> dict[str, tuple[float, float]]:
     with server() as (base, _pid), sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         for name in names:
-            out[name] = tuple(_open(chromium, f"{base}/{name}", wait_drawn) for _ in range(2))
+            context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+            out[name] = tuple(_open(context, f"{base}/{name}", wait_drawn) for _ in range(2))
+            context.close()
         chromium.close()
     return out
 
 
-def _open(chromium, url: str, wait_drawn) -> float:
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+def _open(context, url: str, wait_drawn) -> float:
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url)
     wait_drawn(page)
     seconds = time.perf_counter() - start
-    context.close()
+    page.close()
     return seconds
