@@ -15,6 +15,7 @@ from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, READY, server
 from playwright.async_api import async_playwright
 
 LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60"
+DISTINCT_SESSIONS = 4  # sessions that walk through distinct parameter sets (each Chromium tab costs ~1.5 CPU-s)
 
 
 def rss_mb(pid: int) -> float:
@@ -72,13 +73,13 @@ async def run(sessions: int, distinct: int) -> None:
             print("| --- | --- | --- | --- | --- | --- |")
             same = await _phase(browser, base, [[LECTURE]] * sessions)
             print(_summary(f"{sessions} sessions, one lecture link", same, pid), flush=True)
-            per = distinct // sessions
+            per = distinct // DISTINCT_SESSIONS // 2  # links per session in each half
             for half in range(2):
-                plans = [[distinct_link(half * distinct // 2 + s * per // 2 + k) for k in range(per // 2)]
-                         for s in range(sessions)]
+                plans = [[distinct_link((half * DISTINCT_SESSIONS + s) * per + k) for k in range(per)]
+                         for s in range(DISTINCT_SESSIONS)]
                 res = await _phase(browser, base, plans)
-                print(_summary(f"{sessions} sessions, {(half + 1) * distinct // 2} distinct sets so far", res, pid),
-                      flush=True)
+                done = (half + 1) * per * DISTINCT_SESSIONS
+                print(_summary(f"{DISTINCT_SESSIONS} sessions, {done} distinct sets so far", res, pid), flush=True)
             await browser.close()
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from stabviz.nets import activation
-from stabviz.params import Text
+from stabviz.params import Text, param
 
 # name -> (torch.nn.init function, keyword arguments); "normal"/"uniform" use the std parameter.
 INITS = (
@@ -159,3 +159,21 @@ def _moments(t: torch.Tensor | None) -> torch.Tensor:
 
 def _norm(t: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(t.detach(), dtype=F64).cpu().reshape(1)
+
+
+def init_param(default: str) -> str:
+    """The weight-initialization field, declared alike on every page that has one."""
+    return param(
+        default, Text("Initialization", "初始化"),
+        Text("How the weights are drawn (torch.nn.init).", "权重的初始化方式（torch.nn.init）。"),
+        choices=INITS, labels=INIT_LABELS,
+    )
+
+
+def std_param(default: float, lo: float = 1e-3) -> float:
+    """The weight std of the constant-std schemes, declared alike on every page that has one."""
+    return param(
+        default, Text("Weight std", "权重标准差"),
+        Text("Weight std of the N(0, std²) and uniform schemes.", "N(0, std²) 与均匀分布初始化的权重标准差。"),
+        lo=lo, hi=10.0, step=0.01,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stabviz.params import Text
+from stabviz.params import Text, param
 
 # name -> factory of a torch.nn module; names are language-neutral (they go into URLs).
 ACTIVATIONS: dict[str, type[nn.Module] | object] = {
@@ -46,3 +46,11 @@ def value_and_derivative(name: str, x: torch.Tensor) -> tuple[torch.Tensor, torc
     y = activation(name)(x)
     (dy,) = torch.autograd.grad(y.sum(), x)
     return y.detach(), dy
+
+
+def activation_param(default: str) -> str:
+    """The activation field, declared alike on every page that has one."""
+    return param(
+        default, Text("Activation", "激活函数"), Text("Nonlinearity after every layer.", "每层之后的非线性函数。"),
+        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
+    )

@@ -24,8 +24,8 @@ from stabviz.experiments.deep_mlp_theory import (
     mean_field_grad_norms,
 )
 from stabviz.experiments.deep_mlp_train import dtype_cost, state, train, train_work
-from stabviz.mlp import INIT_LABELS, INITS, MLPSpec, build_mlp, layer_stats
-from stabviz.nets import ACTIVATION_LABELS, ACTIVATION_NAMES
+from stabviz.mlp import MLPSpec, build_mlp, init_param, layer_stats, std_param
+from stabviz.nets import activation_param
 from stabviz.params import ParamsBase, Text, param
 from stabviz.runtime import DTYPE_NAMES, device, device_param, dtype, dtype_param, generator, seed_param
 
@@ -36,18 +36,9 @@ WEIGHT_COST = 20.0  # per-weight cost of initialising, storing and reducing a gr
 class Params(ParamsBase):
     depth: int = param(50, Text("Depth", "深度"), Text("Number of Linear + activation layers.", "线性层 + 激活层的层数。"), lo=1, hi=256, widget="slider")
     width: int = param(128, Text("Width", "宽度"), Text("Units per layer (also the input size).", "每层的单元数（也是输入维数）。"), lo=2, hi=2048)
-    activation: str = param(
-        "sigmoid", Text("Activation", "激活函数"), Text("Nonlinearity after every Linear layer.", "每个线性层之后的非线性函数。"),
-        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
-    )
-    init: str = param(
-        "xavier_normal", Text("Initialization", "初始化"), Text("How the weights are drawn (torch.nn.init).", "权重的初始化方式（torch.nn.init）。"),
-        choices=INITS, labels=INIT_LABELS,
-    )
-    std: float = param(
-        1.0, Text("Weight std", "权重标准差"), Text("Weight std of the N(0, std²) and uniform schemes.", "N(0, std²) 与均匀分布初始化的权重标准差。"),
-        lo=1e-3, hi=10.0, step=0.01,
-    )
+    activation: str = activation_param("sigmoid")
+    init: str = init_param("xavier_normal")
+    std: float = std_param(1.0)
     batch: int = param(64, Text("Batch", "批量大小"), Text("Inputs per forward/backward pass.", "每次前向/反向传播的样本数。"), lo=1, hi=1024)
     mat_size: int = param(4, Text("Matrix size n", "矩阵大小 n"), Text("Each random matrix is n x n with N(0, 1) entries.", "每个随机矩阵为 n x n，元素服从 N(0, 1)。"), lo=1, hi=64)
     mat_count: int = param(100, Text("Matrices k", "矩阵个数 k"), Text("How many random matrices are multiplied.", "连乘的随机矩阵个数。"), lo=1, hi=1000, widget="slider")

@@ -21,7 +21,7 @@ from stabviz.experiments import initialization_theory as theory
 from stabviz.experiments.initialization_hist import histograms
 from stabviz.experiments.initialization_sweep import ELEMENTWISE, streams, sweep, sweep_work
 from stabviz.mlp import INIT_LABELS, INITS, MLPSpec, build_mlp, layer_stats, weight_variance
-from stabviz.nets import ACTIVATION_LABELS, ACTIVATION_NAMES
+from stabviz.nets import activation_param
 from stabviz.params import ParamsBase, Text, param
 from stabviz.runtime import device_param, dtype_param, generator, seed_param
 
@@ -38,10 +38,7 @@ def _check_layers(text: str) -> None:
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    activation: str = param(
-        "tanh", Text("Activation", "激活函数"), Text("Nonlinearity after every linear layer.", "每个线性层之后的非线性函数。"),
-        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
-    )
+    activation: str = activation_param("tanh")
     schemes: tuple[str, ...] = param(
         ("normal", "xavier_normal", "kaiming_normal"), Text("Initialization schemes", "初始化方法"),
         Text("Weight initializations compared side by side (torch.nn.init).", "并排比较的权重初始化方法（torch.nn.init）。"),

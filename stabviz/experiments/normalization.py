@@ -44,8 +44,8 @@ from stabviz.experiments.normalization_train import (
     train_work,
     training,
 )
-from stabviz.mlp import INIT_LABELS, INITS
-from stabviz.nets import ACTIVATION_LABELS, ACTIVATION_NAMES
+from stabviz.mlp import init_param, std_param
+from stabviz.nets import activation_param
 from stabviz.params import ParamsBase, Text, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 
@@ -87,19 +87,9 @@ class Params(ParamsBase):
         False, Text("Skip connections", "残差连接"),
         Text("Each block adds its input to its output: x + f(x).", "每个块把输入加到输出上：x + f(x)。"),
     )
-    activation: str = param(
-        "tanh", Text("Activation", "激活函数"), Text("Nonlinearity after every layer.", "每层之后的非线性函数。"),
-        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
-    )
-    init: str = param(
-        "normal", Text("Initialization", "初始化"), Text("How the weights are drawn (torch.nn.init).", "权重的抽取方式（torch.nn.init）。"),
-        choices=INITS, labels=INIT_LABELS,
-    )
-    std: float = param(
-        1.0, Text("Weight std", "权重标准差"),
-        Text("Standard deviation of the N(0, std²) and uniform schemes.", "N(0, std²) 与均匀分布初始化的标准差。"),
-        lo=1e-3, hi=10.0, step=0.01,
-    )
+    activation: str = activation_param("tanh")
+    init: str = init_param("normal")
+    std: float = std_param(1.0)
     depth: int = param(
         30, Text("Depth", "深度"), Text("Number of blocks (each: weight, norm, activation).", "块数（每块：权重、规范化、激活）。"),
         lo=1, hi=200, widget="slider",

@@ -5,12 +5,14 @@ Not a conftest: test modules import it by name (`from pagetest import open_page`
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
+CJK = re.compile(r"[\u4e00-\u9fff]")  # any Chinese character
 TIMEOUT = 120  # torch work inside AppTest on a 2-core machine
 
 
@@ -39,6 +41,11 @@ def problems(at: AppTest) -> list[str]:
 def charts(at: AppTest) -> list[dict]:
     """The Vega-Lite specs drawn on the page."""
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_index(at: AppTest, title_part: str) -> int:
+    """Index of the first chart whose title contains ``title_part``."""
+    return next(i for i, c in enumerate(charts(at)) if title_part in str(c.get("title")))
 
 
 def chart_rows(at: AppTest, index: int) -> list[dict]:

@@ -1,19 +1,11 @@
 """The deep-MLP page: links restore widgets and change the numbers, bad links warn, Chinese renders."""
 
-import re
 
-from pagetest import chart_rows, charts, key, open_page, problems
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _chart(at, words: str) -> int:
-    """Index of the first chart whose title contains ``words``."""
-    return next(i for i, c in enumerate(charts(at)) if words in str(c.get("title")))
+from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems
 
 
 def _flow_norms(at) -> list:
-    rows = chart_rows(at, _chart(at, "Weight-gradient norm per layer"))
+    rows = chart_rows(at, chart_index(at, "Weight-gradient norm per layer"))
     return sorted((r["layer"], r["exact"]) for r in rows if "layer" in r and "exact" in r and "measured" in str(r.get("series")))
 
 
@@ -29,9 +21,9 @@ def test_link_restores_widgets_and_changes_the_numbers():
     assert at.session_state["dtype"] == "float16"
     linked = _flow_norms(at)
     assert len(linked) == 20 and linked != default
-    rows = chart_rows(at, _chart(at, "Weight-gradient norm per layer"))
+    rows = chart_rows(at, chart_index(at, "Weight-gradient norm per layer"))
     assert {"overflow to inf", "nan"} & {r.get("state") for r in rows}  # fp16 overflow drawn as markers
-    norm_rows = chart_rows(at, _chart(at, "Total gradient norm"))
+    norm_rows = chart_rows(at, chart_index(at, "Total gradient norm"))
     assert any(r.get("label") == "max-norm 1" for r in norm_rows)  # the clipping threshold is drawn
 
 
@@ -51,7 +43,7 @@ def test_huge_request_is_refused_and_the_rest_still_draws():
     assert not [e.value for e in at.exception]
     refused = " ".join(e.value for e in at.error)
     assert "budget" in refused
-    assert _chart(at, "random 4 × 4 matrices") >= 0 and _chart(at, "gradient norm during training") >= 0
+    assert chart_index(at, "random 4 × 4 matrices") >= 0 and chart_index(at, "gradient norm during training") >= 0
 
 
 def test_chinese_link_renders_chinese():
@@ -69,4 +61,4 @@ def test_second_visit_renders_from_the_cache():
     open_page("deep_mlp", query)
     at = open_page("deep_mlp", query)
     assert not problems(at)
-    assert _chart(at, "gradient norm during training") >= 0
+    assert chart_index(at, "gradient norm during training") >= 0

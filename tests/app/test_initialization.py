@@ -1,14 +1,7 @@
 """The initialization page: defaults, what a link restores and changes, hostile values, Chinese, refusals."""
 
-import re
 
-from pagetest import chart_rows, charts, key, open_page, problems
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _chart(at, title_part: str) -> int:
-    return next(i for i, c in enumerate(charts(at)) if title_part in str(c.get("title")))
+from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems
 
 
 def _rates(at) -> dict[str, float]:
@@ -23,7 +16,7 @@ def test_defaults_draw_profiles_histograms_and_the_sweep():
     titles = " ".join(str(c.get("title")) for c in charts(at))
     for part in ("Forward", "Backward", "Histograms", "Gradient ratio", "χ₁"):
         assert part in titles
-    sweep = chart_rows(at, _chart(at, "Gradient ratio"))
+    sweep = chart_rows(at, chart_index(at, "Gradient ratio"))
     assert any(row.get("kind") == "stable band edge (theory)" for row in sweep)
     assert any("σ_w = 1.000" in str(row.get("label")) for row in sweep)  # the tanh critical line
 
@@ -63,7 +56,7 @@ def test_overflow_is_drawn_as_markers():
     at = open_page("initialization", {"activation": "relu", "schemes": "normal", "std": "1", "depth": "45",
                                       "batch": "8", "hist_layers": "45"})
     assert not problems(at)
-    states = {row.get("state") for row in chart_rows(at, _chart(at, "Forward"))}
+    states = {row.get("state") for row in chart_rows(at, chart_index(at, "Forward"))}
     assert states & {"overflow to inf", "nan"}
 
 

@@ -2,16 +2,13 @@
 bad values warn by name, and Chinese renders."""
 
 import numpy as np
-from pagetest import chart_rows, charts, key, open_page, problems
+from pagetest import chart_index, chart_rows, charts, key, open_page, problems
 
 from stabviz.experiments import loss_pairing as lp
 from stabviz.experiments import run_section
 
 FAST = {"steps": "60", "num_points": "15"}  # small runs: the page's logic, not its speed
 
-
-def _chart_index(at, text: str) -> int:
-    return next(i for i, c in enumerate(charts(at)) if text in str(c.get("title")))
 
 
 def test_defaults_show_every_figure_the_findings_and_the_inf_nan_markers():
@@ -20,8 +17,8 @@ def test_defaults_show_every_figure_the_findings_and_the_inf_nan_markers():
     assert len(charts(at)) == 13
     text = " ".join(m.value for m in at.markdown)
     assert "BCELoss clamps log at −100" in text and "slowest at step" in text
-    loss_states = {r.get("state") for r in chart_rows(at, _chart_index(at, "Binary: loss"))}
-    grad_states = {r.get("state") for r in chart_rows(at, _chart_index(at, "Binary: |dL/dz|"))}
+    loss_states = {r.get("state") for r in chart_rows(at, chart_index(at, "Binary: loss"))}
+    grad_states = {r.get("state") for r in chart_rows(at, chart_index(at, "Binary: |dL/dz|"))}
     assert "overflow to inf" in loss_states and "nan" in grad_states  # naive forms: drawn, not dropped
 
 
@@ -38,7 +35,7 @@ def test_link_restores_widgets_and_changes_the_numbers():
     linked = run_section(lp.SECTIONS[0], lp.Params(steps=60, target=0, lr=0.5)).tables["neuron_summary"]
     assert np.allclose(shown.iloc[:, 2:].to_numpy(float), linked.iloc[:, 2:].to_numpy(float), equal_nan=True)
     assert not np.allclose(shown.iloc[:, 2:4].to_numpy(float), default.iloc[:, 2:4].to_numpy(float))
-    assert "y = 0" in str(charts(at)[_chart_index(at, "MSE over (w, b)")]["title"])
+    assert "y = 0" in str(charts(at)[chart_index(at, "MSE over (w, b)")]["title"])
 
 
 def test_bad_values_warn_by_name_and_a_huge_run_is_refused():

@@ -1,22 +1,17 @@
 """The normalization page: defaults, a shared link, bad values, Chinese."""
 
-import re
 
-from pagetest import chart_rows, charts, key, open_page, problems
+from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems
 
 QUICK = {"epochs": "1", "batches": "2,16", "train_norms": "batch,layer"}  # a short training run
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
-
-def _chart(at, title_part: str) -> int:
-    return next(i for i, c in enumerate(charts(at)) if title_part in str(c.get("title")))
 
 
 def test_defaults_render_every_section():
     at = open_page("normalization")
     assert not problems(at) and not at.warning
     assert len(charts(at)) == 13
-    rows = chart_rows(at, _chart(at, "Weight-gradient norm"))
+    rows = chart_rows(at, chart_index(at, "Weight-gradient norm"))
     assert {r["norm"] for r in rows} == {"no normalization", "BatchNorm", "LayerNorm", "GroupNorm", "RMSNorm"}
     assert any("singular-value band" in m.value for m in at.markdown)  # the Jacobian check passed
 
@@ -29,9 +24,9 @@ def test_link_restores_widgets_and_changes_the_numbers():
     assert at.slider(key=key("normalization", "depth")).value == 8
     assert at.session_state[key("normalization", "activation")] == "sigmoid"
     assert at.toggle(key=key("normalization", "residual")).value is True
-    rows = chart_rows(at, _chart(at, "Weight-gradient norm"))
+    rows = chart_rows(at, chart_index(at, "Weight-gradient norm"))
     assert {r["layer"] for r in rows} == set(range(1, 9)) and len({r["norm"] for r in rows}) == 2
-    acc = chart_rows(at, _chart(at, "Test accuracy"))
+    acc = chart_rows(at, chart_index(at, "Test accuracy"))
     assert {r["batch"] for r in acc if "batch" in r} == {2, 16}
     assert dict(at.query_params) == query
 
@@ -52,5 +47,5 @@ def test_chinese_link_renders_chinese_titles_and_charts():
     assert CJK.search(at.title[0].value) and all(CJK.search(h.value) for h in at.header)
     titles = [str(c.get("title")) for c in charts(at)]
     assert all(CJK.search(t) for t in titles)
-    rows = chart_rows(at, _chart(at, "各层权重梯度"))
+    rows = chart_rows(at, chart_index(at, "各层权重梯度"))
     assert "批量规范化 BatchNorm" in {r["norm"] for r in rows}

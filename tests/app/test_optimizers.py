@@ -1,19 +1,16 @@
 """The optimizers page: a link's values reach the widgets and the numbers, divergence reaches the map as
 markers, a hostile formula becomes a warning and the default, and Chinese renders."""
 
-from pagetest import chart_rows, charts, key, open_page, problems
+from pagetest import chart_index, chart_rows, charts, key, open_page, problems
 
 from stabviz.surfaces import DEFAULT_FORMULA
 
 FAST = {"steps": "40", "sweep_points": "9", "sweep_steps": "20"}  # small runs: the page's logic, not its speed
 
 
-def _chart_index(at, text: str) -> int:
-    return next(i for i, c in enumerate(charts(at)) if text in str(c.get("title")))
-
 
 def _rows(at, text: str) -> list[dict]:
-    return chart_rows(at, _chart_index(at, text))
+    return chart_rows(at, chart_index(at, text))
 
 
 def test_defaults_show_every_figure_and_the_threshold():
@@ -35,7 +32,7 @@ def test_link_restores_widgets_and_changes_the_numbers():
     fates = at.dataframe[0].value
     assert len(fates) == 6  # 2 optimizers x 3 starts (the default: 3 x 1)
     assert fates["final loss"].max() < 20  # Rosenbrock from (-1.5, 1.5) starts at 62.5
-    assert "Rosenbrock" in str(charts(at)[_chart_index(at, "every optimizer")]["title"])
+    assert "Rosenbrock" in str(charts(at)[chart_index(at, "every optimizer")]["title"])
 
 
 def test_hostile_formula_in_a_link_warns_and_uses_the_default():

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from pagetest import ROOT, charts, key, open_page, problems
+from pagetest import CJK, ROOT, charts, key, open_page, problems
 
 from stabviz import experiments
 from stabviz.i18n import tr
 from stabviz.params import Spec, to_text
 
 PAGES = experiments.available()
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _other_value(spec: Spec):

@@ -1,25 +1,20 @@
 """The recurrent page: defaults, a shared link, bad values, Chinese."""
 
-import re
 
-from pagetest import chart_rows, charts, key, open_page, problems
+from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems
 
 QUICK = {"steps": "20"}  # a short training run
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
-
-def _chart(at, title_part: str) -> int:
-    return next(i for i, c in enumerate(charts(at)) if title_part in str(c.get("title")))
 
 
 def test_defaults_render_every_section():
     at = open_page("recurrent")
     assert not problems(at) and not at.warning
     assert len(charts(at)) == 6
-    rows = chart_rows(at, _chart(at, "Gradient of the last step's loss"))
+    rows = chart_rows(at, chart_index(at, "Gradient of the last step's loss"))
     assert {"RNN (tanh) h_t", "LSTM h_t", "LSTM c_t", "GRU h_t"} <= {r.get("series") for r in rows}
     assert max(r["t"] for r in rows) == 100
-    assert any("chance level" in str(r.get("label")) for r in chart_rows(at, _chart(at, "Adding problem")))
+    assert any("chance level" in str(r.get("label")) for r in chart_rows(at, chart_index(at, "Adding problem")))
     assert any("theory sigmoid(2)" in m.value for m in at.markdown)
 
 
@@ -31,7 +26,7 @@ def test_link_restores_widgets_and_changes_the_numbers():
     assert at.slider(key=key("recurrent", "seq_len")).value == 50
     assert at.session_state[key("recurrent", "init")] == "orthogonal"
     assert at.toggle(key=key("recurrent", "clip")).value is False
-    rows = chart_rows(at, _chart(at, "Gradient of the last step's loss"))
+    rows = chart_rows(at, chart_index(at, "Gradient of the last step's loss"))
     assert {r.get("series") for r in rows if "curve" not in r} >= {"RNN (ReLU) h_t", "GRU h_t"}
     assert max(r["t"] for r in rows) == 50
     assert any("ρ(W_hh) = 1.2," in m.value for m in at.markdown)  # orthogonal x 1.2 has spectral radius 1.2
@@ -54,5 +49,5 @@ def test_chinese_link_renders_chinese_titles_and_charts():
     assert not problems(at)
     assert CJK.search(at.title[0].value) and all(CJK.search(h.value) for h in at.header)
     assert all(CJK.search(str(c.get("title"))) for c in charts(at))
-    rows = chart_rows(at, _chart(at, "最后一步的损失"))
+    rows = chart_rows(at, chart_index(at, "最后一步的损失"))
     assert "RNN（tanh） h_t" in {r.get("series") for r in rows}
