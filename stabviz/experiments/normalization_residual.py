@@ -74,14 +74,15 @@ def jacobian_rows(model: nn.Sequential, x: torch.Tensor, g: torch.Generator) -> 
         hs.append(block(hs[-1]))
         hs[-1].retain_grad()
     readout_loss(hs[-1], g).backward()
-    rows = []
-    for k, block in enumerate(model, 1):
-        jac = block_jacobian(block, hs[k - 1].detach())
-        sv = torch.linalg.svdvals(jac)
-        dist = torch.linalg.matrix_norm(jac - torch.eye(jac.shape[0], dtype=jac.dtype, device=jac.device), 2)
-        rows.append({"layer": k, "sigma_max": float(sv[0]), "sigma_min": float(sv[-1]), "dist_identity": float(dist),
-                     "grad_norm": float(hs[k - 1].grad.norm())})
-    table = pd.DataFrame(rows)
+    jacs = torch.stack([block_jacobian(block, hs[k].detach()) for k, block in enumerate(model)])
+    sv = torch.linalg.svdvals(jacs)  # all blocks in one batched call
+    eye = torch.eye(jacs.shape[-1], dtype=jacs.dtype, device=jacs.device)
+    table = pd.DataFrame({
+        "layer": range(1, len(model) + 1),
+        "sigma_max": sv[:, 0].tolist(), "sigma_min": sv[:, -1].tolist(),
+        "dist_identity": torch.linalg.matrix_norm(jacs - eye, 2).tolist(),
+        "grad_norm": [float(h.grad.norm()) for h in hs[:-1]],
+    })
     top = float(hs[-1].grad.norm())
     table["gain"] = table["grad_norm"] / [*table["grad_norm"][1:], top]  # ||dL/dh_in|| / ||dL/dh_out||
     table["upper"] = top * table["sigma_max"][::-1].cumprod()[::-1]
