@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import numpy as np
 import torch
@@ -18,28 +17,53 @@ from stabviz.mlp import weight_variance
 from stabviz.nets import value_and_derivative
 from stabviz.runtime import dtype_range
 
-# Even node count: no node sits on the kink of ReLU-like derivatives at z = 0.
-HERMITE_NODES = 80
+Z_STEP = 0.02  # grid step in pre-activation units: resolves the ~unit-wide bumps of f' (sigmoid', tanh')
+Z_SPAN = 10.0  # the grid covers +-10 standard deviations
+MAX_POINTS = 2**20  # beyond this the step grows (f is then a step function at the scale that matters)
 
 
-@cache
-def _grid() -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Product Gauss-Hermite grid (u, w) for E over two independent N(0, 1) and its weights."""
-    z, w = np.polynomial.hermite_e.hermegauss(HERMITE_NODES)
-    w = w / w.sum()
-    u = torch.tensor(np.repeat(z, z.size))
-    v = torch.tensor(np.tile(z, z.size))
-    return u, v, np.outer(w, w).ravel()
+def _z_grid(s: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Uniform grid over N(0, s^2), its trapezoid probability weights, and its step.
+
+    Uniform in z, not Gauss-Hermite in z/s: with wide pre-activations (s = 24 for std 3 on width 128)
+    Hermite nodes land several units apart and step over f' entirely, predicting vanishing gradients
+    where the network explodes.
+    """
+    step = min(Z_STEP, s / 50)
+    n = min(MAX_POINTS, int(2 * Z_SPAN * s / step) + 1)
+    n += n % 2  # even: no node sits on the kink of ReLU-like derivatives at z = 0
+    z = np.linspace(-Z_SPAN * s, Z_SPAN * s, n)
+    w = np.exp(-0.5 * (z / s) ** 2)
+    w[[0, -1]] *= 0.5
+    return z, w / w.sum(), z[1] - z[0]
+
+
+def _smoothed(g: np.ndarray, width: float, step: float) -> np.ndarray:
+    """E_v g(z + v) for v ~ N(0, width^2), on the same grid (FFT convolution; 0 outside the grid)."""
+    if width < step:
+        return g
+    half = min(len(g) // 2, int(Z_SPAN * width / step))
+    t = np.arange(-half, half + 1) * step
+    kernel = np.exp(-0.5 * (t / width) ** 2)
+    kernel /= kernel.sum()
+    size = len(g) + len(kernel) - 1
+    full = np.fft.irfft(np.fft.rfft(g, size) * np.fft.rfft(kernel, size), size)
+    return full[half: half + len(g)]
 
 
 def pair_moments(act: str, q: float, k: float) -> tuple[float, float, float, float]:
-    """E f(a)^2, E f(a)f(b), E f'(a)^2, E f'(a)f'(b) for (a, b) Gaussian, variance q, covariance k."""
-    u, v, w = _grid()
-    rho = max(-1.0, min(1.0, k / q))
+    """E f(a)^2, E f(a)f(b), E f'(a)^2, E f'(a)f'(b) for (a, b) Gaussian, variance q, covariance k.
+
+    b = rho a + sqrt(1 - rho^2) v with v independent, so E g(a) g(b) = E_a g(a) h(rho a), where h is
+    g smoothed by the Gaussian of v.
+    """
     s = math.sqrt(q)
-    fa, da = (t.numpy() for t in value_and_derivative(act, s * u))
-    fb, db = (t.numpy() for t in value_and_derivative(act, s * (rho * u + math.sqrt(1 - rho * rho) * v)))
-    return tuple(float(np.sum(w * x)) for x in (fa * fa, fa * fb, da * da, da * db))
+    rho = max(-1.0, min(1.0, k / q))
+    z, w, step = _z_grid(s)
+    f, d = (t.numpy() for t in value_and_derivative(act, torch.from_numpy(z)))
+    spread = math.sqrt(max(0.0, 1 - rho * rho)) * s
+    cross = [np.interp(rho * z, z, _smoothed(g, spread, step)) for g in (f, d)]
+    return tuple(float(np.sum(w * x)) for x in (f * f, f * cross[0], d * d, d * cross[1]))
 
 
 def _forward(act: str, nv: float, depth: int) -> tuple[list[tuple[float, ...]], list[float], list[float]]:

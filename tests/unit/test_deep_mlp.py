@@ -180,3 +180,15 @@ def test_defaults_fit_the_budget_in_every_dtype(dtype: str) -> None:
     p = dm.Params(dtype=dtype)
     for section in dm.SECTIONS:
         assert section.work(p.project(section.uses)) < 3e9
+
+
+def test_theory_resolves_wide_preactivations_where_the_net_explodes() -> None:
+    """std 3 on width 128: z ~ N(0, 24^2), E sigmoid'(z)^2 = 1/(6 * 24 sqrt(2 pi)) and 9*128*that > 1:
+    the gradient grows towards the input, in theory as in float32 (Hermite nodes used to miss sigmoid' here)."""
+    _, _, d2, _ = pair_moments("sigmoid", 576.0, 0.0)
+    assert d2 == pytest.approx(1 / (6 * 24 * math.sqrt(2 * math.pi)), rel=0.02)
+    p = dm.Params(depth=60, width=128, batch=32, init="normal", std=3.0)
+    table = dm.gradient_flow(p).tables["gradient_flow"].set_index("layer")["weight_grad_norm"]
+    theory = dm.gradient_flow(p).tables["gradient_flow_theory"].set_index("layer")["value"]
+    assert table.loc[1] > 1e10 * table.loc[60]  # exploding towards the input
+    assert abs(math.log10(theory.loc[1]) - math.log10(table.loc[1])) < 3  # within 3 decades after 60 layers
