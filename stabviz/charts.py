@@ -19,7 +19,6 @@ from stabviz.runtime import dtype_range
 
 WIDTH, HEIGHT = 640, 320  # export size in CSS pixels (PNG is rendered at 2x)
 CJK_FONT = "WenQuanYi Micro Hei"
-STATES = ("finite", "zero", "inf", "nan")
 STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": "cross"}
 EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
 
