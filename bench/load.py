@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, READY, server
+from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, PAGE_END, READY, server
 from playwright.async_api import async_playwright
 
 LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60"
@@ -37,6 +37,7 @@ async def _open(context, url: str) -> tuple[float, bool]:
     await page.goto(url)
     await page.wait_for_selector(READY, timeout=300_000)
     await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=300_000)
+    await page.wait_for_selector(PAGE_END, timeout=300_000)
     await page.wait_for_function(CHARTS_DRAWN, timeout=300_000)
     seconds = time.perf_counter() - start
     failed = await page.locator(ERRORS).count() > 0

@@ -23,6 +23,7 @@ from stabviz.runtime import GLOBAL_FIELDS, available_devices, fix_threads
 
 MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page switches
 PAGE, FRESH = "_stabviz_page", "_stabviz_fresh"  # session keys: the page shown, and whether it just opened
+TAB = "tab"  # URL key of the open tab (a section name)
 LANG_SPEC = Spec(kind=str, default="en", label=Text("Language", "语言"), help=Text("", ""), choices=LANGS)
 ICONS = {  # Material icons: drawn by Streamlit's own font, no emoji font needed
     "home": ":material/home:", "activations": ":material/show_chart:", "initialization": ":material/casino:",
@@ -40,16 +41,22 @@ def _url_raw(key: str) -> str | list[str] | None:
     return None if not values else (values[0] if len(values) == 1 else values)
 
 
+def start_value(url_key: str, spec: Spec, memory_key: str, issues: list[ParamIssue]) -> Any:
+    """A field's value before its widget exists: the URL's (validated), else the remembered, else the default."""
+    raw = _url_raw(url_key)
+    if raw is None:
+        return _memory().get(memory_key, spec.default)
+    value, reason = coerce(spec, raw)
+    if reason is not None:
+        issues.append(ParamIssue(url_key, raw if isinstance(raw, str) else ",".join(raw), value, reason))
+    return value
+
+
 def seed_state(key: str, url_key: str, spec: Spec, memory_key: str, issues: list[ParamIssue]) -> None:
-    """Give a widget its starting value: the URL's (validated), else the remembered, else the default."""
+    """Give a widget its starting value, unless it already has one on this page."""
     if key in st.session_state and not st.session_state.get(FRESH, True):
         return
-    raw = _url_raw(url_key)
-    value = _memory().get(memory_key, spec.default)
-    if raw is not None:
-        value, reason = coerce(spec, raw)
-        if reason is not None:
-            issues.append(ParamIssue(url_key, raw if isinstance(raw, str) else ",".join(raw), value, reason))
+    value = start_value(url_key, spec, memory_key, issues)
     st.session_state[key] = list(value) if spec.kind is tuple else value
 
 
@@ -116,18 +123,46 @@ def show_issues(issues: list[ParamIssue], lang: str) -> None:
 
 
 def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[str, Any]) -> ParamsBase:
-    """Draw every field's widget where ``placement`` puts it (a container), and build the params."""
+    """Draw each field's widget where ``placement`` puts it (a container) and build the params.
+
+    A field with no place (it belongs to a closed tab) keeps its value from the URL or memory.
+    """
     issues: list[ParamIssue] = []
     values = {}
     for name, spec in cls.specs().items():
-        is_global = name in GLOBAL_FIELDS
-        key = name if is_global else f"{page}__{name}"
-        seed_state(key, name, spec, name if is_global else key, issues)
-        with placement[name]:
-            values[name] = checked(name, spec, widget(name, spec, key, lang), issues)
-        _memory()[name if is_global else key] = values[name]
+        key = name if name in GLOBAL_FIELDS else f"{page}__{name}"
+        if name in placement:
+            seed_state(key, name, spec, key, issues)
+            with placement[name]:
+                values[name] = checked(name, spec, widget(name, spec, key, lang), issues)
+        else:
+            values[name] = start_value(name, spec, key, issues)
+        _memory()[key] = values[name]
     show_issues(issues, lang)
     return cls(**values)
+
+
+def open_tab(page: str, names: list[str], labels: dict[str, dict[str, str]], lang: str) -> tuple[str, Any]:
+    """Draw the page's tabs (only the open one runs) and return (open tab's name, its container).
+
+    ``labels[lang][name]`` is the translated label. The URL's ``tab=`` holds the language-neutral name.
+    """
+    key, spec = f"{page}__{TAB}", tab_spec(names)
+    by_label = {label: name for per_lang in labels.values() for name, label in per_lang.items()}
+    clicked = by_label.get(st.session_state.get(key))
+    fresh = st.session_state.get(FRESH, True) or clicked is None
+    issues: list[ParamIssue] = []
+    name = start_value(TAB, spec, key, issues) if fresh else clicked
+    show_issues(issues, lang)
+    _memory()[key] = name
+    st.session_state[key] = labels[lang][name]  # also the new label after a language switch
+    tabs = st.tabs([labels[lang][n] for n in names], key=key, on_change="rerun")
+    return name, tabs[names.index(name)]
+
+
+def tab_spec(names: list[str]) -> Spec:
+    """The schema of a page's ``tab=`` URL value: one of its section names, the first by default."""
+    return Spec(kind=str, default=names[0], label=Text("Tab", "标签页"), help=Text("", ""), choices=tuple(names))
 
 
 def checked(name: str, spec: Spec, value: Any, issues: list[ParamIssue]) -> Any:
@@ -141,9 +176,11 @@ def checked(name: str, spec: Spec, value: Any, issues: list[ParamIssue]) -> Any:
         return safe
 
 
-def sync_url(params: ParamsBase, lang: str) -> dict[str, str]:
-    """Write the non-default values (and the language) into the address bar; return them."""
+def sync_url(params: ParamsBase, lang: str, tab: str | None = None) -> dict[str, str]:
+    """Write the non-default values, the open tab (if not the first) and the language into the address bar."""
     query = params.to_query()
+    if tab is not None:
+        query[TAB] = tab
     if lang != LANG_SPEC.default:
         query["lang"] = lang
     if dict(st.query_params.to_dict()) != query:

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -13,14 +14,15 @@ from stabviz import experiments, export
 from stabviz import figures as figs
 from stabviz.experiments import Result, Section
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import has, tr
+from stabviz.i18n import LANGS, has, tr
 from stabviz.params import ParamsBase, Spec
 from stabviz.runtime import GLOBAL_FIELDS, BudgetError
-from stabviz.ui import device_caption, link, read_params, setup, sync_url
+from stabviz.ui import device_caption, link, open_tab, read_params, setup, sync_url
 
 CACHE_ENTRIES = 256  # results kept across all sessions (each a few hundred kB at most)
 TRAINED_ENTRIES = 64  # training results kept (a loss curve and per-layer norms each)
 COLUMNS = 4  # widgets per row
+END_MARKER = "page_end"  # key of the last container a page draws (the browser sees class st-key-page_end)
 log = logging.getLogger(__name__)
 
 
@@ -55,8 +57,11 @@ def trained_section(name: str, sec: Section, params: ParamsBase, progress: Calla
     return result
 
 
-def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec], lang: str) -> tuple[dict, dict]:
-    """Containers: globals in the sidebar, shared fields on top, the rest in their section."""
+def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec], lang: str) -> tuple[Section, Any, dict]:
+    """Globals in the sidebar, shared fields above the tabs, the open tab's own fields inside it.
+
+    Returns the open tab's section, its container and the fields' places; only that section runs.
+    """
     fields = list(specs)
     owners = {f: [s.name for s in sections if f in s.uses] for f in fields}
     place = {f: st.sidebar for f in fields if f in GLOBAL_FIELDS}
@@ -64,15 +69,14 @@ def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec],
     if shared:
         st.subheader(tr("common.page.common_controls", lang))
         place |= _grid(shared, specs)
-    bodies = {}
-    for sec in sections:
-        bodies[sec.name] = st.container()
-        with bodies[sec.name]:
-            st.header(tr(f"{name}.{sec.name}.title", lang), divider="gray")
-            if has(f"{name}.{sec.name}.intro"):
-                st.markdown(tr(f"{name}.{sec.name}.intro", lang))
-            place |= _grid([f for f in fields if f not in place and owners[f] == [sec.name]], specs)
-    return place, bodies
+    labels = {lg: {s.name: tr(f"{name}.{s.name}.tab", lg) for s in sections} for lg in LANGS}
+    tab, body = open_tab(name, [s.name for s in sections], labels, lang)
+    with body:
+        st.subheader(tr(f"{name}.{tab}.title", lang))
+        if has(f"{name}.{tab}.intro"):
+            st.markdown(tr(f"{name}.{tab}.intro", lang))
+        place |= _grid([f for f in fields if f not in place and owners[f] == [tab]], specs)
+    return next(s for s in sections if s.name == tab), body, place
 
 
 def _grid(fields: list[str], specs: dict[str, Spec]) -> dict:
@@ -142,34 +146,48 @@ def _figure(fig: Figure, lang: str) -> None:
 
 
 def experiment_page(name: str) -> None:
-    """The whole page of experiment ``name``."""
+    """The whole page of experiment ``name``: one tab per section, only the open one computed."""
     lang = setup(name)
     module = experiments.load(name)
     st.title(tr(f"{name}.title", lang))
     st.markdown(tr(f"{name}.intro", lang))
-    place, bodies = _placement(name, module.SECTIONS, module.Params.specs(), lang)
+    sec, body, place = _placement(name, module.SECTIONS, module.Params.specs(), lang)
     params = read_params(name, module.Params, lang, place)
-    query = sync_url(params, lang)
-    shown: list[Block] = []
-    for sec in module.SECTIONS:
-        with bodies[sec.name]:
-            result = _result(name, sec, params, lang)
-            if result is not None:
-                blocks = rendered_blocks(name, sec.name, params, lang, _result=result)
-                draw(blocks, lang)
-                shown += blocks
-    _sidebar_exports(name, params, shown, link(query), lang)
+    query = sync_url(params, lang, tab=None if sec is module.SECTIONS[0] else sec.name)
+    with body:
+        result = _result(name, sec, params, lang)
+        if result is not None:
+            draw(rendered_blocks(name, sec.name, params, lang, _result=result), lang)
+    _sidebar_exports(name, params, link(query), lang)
 
 
-def _sidebar_exports(name: str, params: ParamsBase, blocks: list[Block], url: str, lang: str) -> None:
-    charts = {n: f.chart for n, f in figs.figures_of(blocks).items()}
+def page_blocks(name: str, params: ParamsBase, lang: str) -> list[Block]:
+    """Every section's blocks, computing what is not cached yet (for the page's zip, on click)."""
+    blocks: list[Block] = []
+    for sec in experiments.load(name).SECTIONS:
+        narrow = params.project(sec.uses)
+        try:
+            result = trained_section(name, sec, narrow, lambda _: None) if sec.long else \
+                cached_section(name, sec.name, narrow)
+        except (BudgetError, ValueError, RuntimeError):
+            log.exception("section %s/%s left out of the zip", name, sec.name)
+            continue
+        blocks += rendered_blocks(name, sec.name, params, lang, _result=result)
+    return blocks
+
+
+def _sidebar_exports(name: str, params: ParamsBase, url: str, lang: str) -> None:
+    """The shareable link and the zip of every figure on the page (all tabs, rendered on click)."""
+    def page_zip() -> bytes:
+        blocks = page_blocks(name, params, lang)
+        charts = {n: f.chart for n, f in figs.figures_of(blocks).items()}
+        return export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url)
+
     with st.sidebar:
         st.divider()
         st.caption(tr("common.page.link", lang))
-        st.code(url, language=None, wrap_lines=True)
-        st.download_button(
-            tr("common.export.zip", lang),
-            lambda: export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url),
-            f"stabviz_{name}.zip", "application/zip", key="zip", on_click="ignore", icon=":material/folder_zip:",
-        )
-        device_caption(lang)
+        st.markdown(f"[{url}]({url})")  # not st.code: its syntax highlighter costs ~0.3 s of browser time
+        st.download_button(tr("common.export.zip", lang), page_zip, f"stabviz_{name}.zip", "application/zip",
+                           key="zip", on_click="ignore", icon=":material/folder_zip:")
+        with st.container(key=END_MARKER):  # drawn last: browser tests wait for it, then for the charts
+            device_caption(lang)

@@ -135,7 +135,7 @@ def _heatmap(table: pd.DataFrame, p: Params, lang: str, critical: float) -> alt.
     rect = alt.Chart(cells[cells["state"] == "finite"]).mark_rect().encode(
         x=x, x2="s1:Q", y=y, y2="d1:Q", color=color, tooltip=["sigma_w:Q", "depth:Q", "value:N"])
     return alt.layer(rect, *_bad_cells(cells, x, y, lang), *_overlays(table, p, lang, critical)).properties(
-        title=_t("sweep.title", lang, act=ACTIVATION_LABELS[p.activation](lang)), width=WIDTH, height=HEIGHT)
+        title=_t("sweep.chart_title", lang, act=ACTIVATION_LABELS[p.activation](lang)), width=WIDTH, height=HEIGHT)
 
 
 def _bad_cells(cells: pd.DataFrame, x: alt.X, y: alt.Y, lang: str) -> list[alt.Chart]:

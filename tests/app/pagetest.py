@@ -11,13 +11,20 @@ from pathlib import Path
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
+from stabviz import experiments
+from stabviz.runtime import GLOBAL_FIELDS
+from stabviz.ui import MEMORY
+
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")  # any Chinese character
 TIMEOUT = 120  # torch work inside AppTest on a 2-core machine
 
 
 def open_page(name: str | None, query: dict[str, str | list[str]] | None = None) -> AppTest:
-    """A fresh session opened on ``/name?query`` (``None``: the home page)."""
+    """A fresh session opened on ``/name?query`` (``None``: the home page).
+
+    Only the open tab runs and draws: put ``tab=<section>`` in the query to open another than the first.
+    """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     for key, value in (query or {}).items():
         at.query_params[key] = value
@@ -31,6 +38,18 @@ def open_page(name: str | None, query: dict[str, str | list[str]] | None = None)
 def key(page: str, field: str) -> str:
     """The widget key of a page's field (global fields keep their bare name)."""
     return field if field in ("seed", "device", "dtype", "lang") else f"{page}__{field}"
+
+
+def value(at: AppTest, page: str, field: str):
+    """The value the page ran with for ``field``, whether or not its widget is drawn (closed tabs draw none)."""
+    got = at.session_state[MEMORY][key(page, field)]
+    return list(got) if isinstance(got, tuple) else got
+
+
+def tab_of(page: str, field: str) -> str | None:
+    """The tab (section) whose widget shows ``field``; None for shared and global fields (always drawn)."""
+    owners = [s.name for s in experiments.load(page).SECTIONS if field in s.uses]
+    return owners[0] if len(owners) == 1 and field not in GLOBAL_FIELDS else None
 
 
 def problems(at: AppTest) -> list[str]:

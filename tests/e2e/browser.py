@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 READY = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+PAGE_END = ".st-key-page_end"  # an experiment page's last element (ui_page.END_MARKER)
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 CHARTS_DRAWN = """() => {
-  const embeds = [...document.querySelectorAll('.vega-embed')];
-  return embeds.length > 0 && embeds.every(e => e.querySelector('svg.marks, canvas'));
+  const charts = [...document.querySelectorAll('[data-testid=stElementContainer].stPrintGraphic')];
+  return charts.every(c => c.querySelector('svg.marks, canvas'));
 }"""
 
 
@@ -65,10 +66,11 @@ def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float) -> None:
 
 
 def wait_drawn(page, timeout_ms: int = 90_000, charts: bool = True) -> None:
-    """Connected, script finished, no skeletons, and (``charts``) every Vega chart has its marks."""
+    """Connected, script finished, no skeletons, and (``charts``) every Vega chart on the page has its marks."""
     page.wait_for_selector(READY, timeout=timeout_ms)
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
     page.wait_for_function("document.querySelectorAll('[data-testid=stSkeleton]').length === 0", timeout=timeout_ms)
     if charts:
+        page.wait_for_selector(PAGE_END, timeout=timeout_ms)
         page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
