@@ -36,14 +36,14 @@ def main() -> None:
     print(f"device: {args.device}; torch {torch.__version__}; {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads\n")
     browser = {} if args.no_browser else browser_times(names)
-    print(_row(["page", "engine cold s", "engine warm s", "training s", "page run warm s",
-                "browser cold s", "browser warm s", "max chart rows"]))
-    print(_row(["---"] * 8))
+    print(_row(["page", "engine cold s: first tab", "engine cold s: all quick tabs", "engine warm s", "training s",
+                "page run warm s", "browser cold s", "browser warm s", "max chart rows"]))
+    print(_row(["---"] * 9))
     for name in names:
         eng = engine_times(name, args.device)
         cold, warm = browser.get(name, ("-", "-"))
-        print(_row([name, eng["engine_cold"], eng["engine_warm"], eng["training"] or "-", page_run_warm(name),
-                    cold, warm, max_chart_rows(name)]), flush=True)
+        print(_row([name, eng["first_tab"], eng["engine_cold"], eng["engine_warm"], eng["training"] or "-",
+                    page_run_warm(name), cold, warm, max_chart_rows(name)]), flush=True)
     if not args.no_ratios:
         inst = instrumentation_ratio(device=args.device)
         opt = optimizer_speedup()

@@ -14,7 +14,7 @@ from pathlib import Path
 from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, PAGE_END, READY, server
 from playwright.async_api import async_playwright
 
-LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60"
+LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60&tab=chain"
 DISTINCT_SESSIONS = 4  # sessions that walk through distinct parameter sets (each Chromium tab costs ~1.5 CPU-s)
 
 
@@ -27,8 +27,10 @@ def rss_mb(pid: int) -> float:
 
 
 def distinct_link(i: int) -> str:
-    """A cheap, distinct activations link (a new cache entry for each i)."""
-    return f"activations?functions=sigmoid,relu&samples=2000&depth={1 + i % 200}&seed={i}&x_max={1 + i % 40}"
+    """A cheap, distinct activations link: a new cache entry for each i, alternating two tabs."""
+    if i % 2:
+        return f"activations?tab=chain&functions=sigmoid,relu&depth={1 + i % 200}&seed={i}"
+    return f"activations?tab=saturation&functions=sigmoid,relu&samples=2000&seed={i}"
 
 
 async def _open(context, url: str) -> tuple[float, bool]:

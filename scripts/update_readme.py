@@ -16,10 +16,11 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def pages_markdown() -> str:
-    """One row per page: its path and what it teaches."""
-    rows = ["| page | what it teaches |", "| --- | --- |"]
-    rows += [f"| [`/{n}`](http://localhost:8501/{n}) {tr(f'{n}.title', 'en')} | {tr(f'{n}.summary', 'en')} |"
-             for n in experiments.available()]
+    """One row per page: its path, what it teaches, and its tabs with their ``tab=`` names."""
+    rows = ["| page | what it teaches | tabs (`tab=`) |", "| --- | --- | --- |"]
+    for n in experiments.available():
+        tabs = " · ".join(f"{tr(f'{n}.{s.name}.tab', 'en')} (`{s.name}`)" for s in experiments.load(n).SECTIONS)
+        rows.append(f"| [`/{n}`](http://localhost:8501/{n}) {tr(f'{n}.title', 'en')} | {tr(f'{n}.summary', 'en')} | {tabs} |")
     return "\n".join(rows)
 
 

@@ -104,11 +104,15 @@ def cmd_export(args: argparse.Namespace) -> None:
     if lang not in LANGS:
         raise CliError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
     module = experiments.load(name)
+    tab = query.pop("tab", args.tab)
+    sections = [s for s in module.SECTIONS if tab in (None, s.name)]
+    if not sections:
+        raise CliError(f"tab must be one of {', '.join(s.name for s in module.SECTIONS)}, got {tab!r}")
     params = parse_sets(module.Params, args.set, query)
     views = figures.load(name).VIEWS
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for sec in module.SECTIONS:
+    for sec in sections:
         result = experiments.run_section(sec, params)
         for fig in figures.figures_of(views[sec.name](result, params, lang)).values():
             chart = fig.themed(lang)
@@ -151,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True)
     exp.add_argument("--format", choices=("png", "svg"), default="png")
     exp.add_argument("--lang", choices=LANGS, default="en")
+    exp.add_argument("--tab", help="only this tab's figures (a link's tab= does the same); default: every tab")
     exp.set_defaults(func=cmd_export)
     return parser
 

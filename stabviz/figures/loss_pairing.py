@@ -15,6 +15,7 @@ from stabviz.figures.surface_plots import contour, thin, trajectory_layers
 from stabviz.i18n import tr
 
 LAYER_ROWS = 2400  # most rows one chart layer sends to the browser
+LOG_STEPS = 160  # steps drawn on a log step axis (evenly spaced in log(step + 1)); more only cost the browser
 Y_FLOOR = 1e-12  # lowest value shown on the numerics charts' log axes
 
 
@@ -27,6 +28,13 @@ def _every(df: pd.DataFrame, column: str, max_rows: int = LAYER_ROWS) -> pd.Data
     values = np.unique(df[column])
     k = max(1, int(np.ceil(len(df) / max_rows)))
     return df[df[column].isin(np.r_[values[::k], values[-1:]])]
+
+
+def _log_steps(df: pd.DataFrame, points: int = LOG_STEPS) -> pd.DataFrame:
+    """Rows at about ``points`` steps evenly spaced on a log axis of step + 1, the last step kept."""
+    last = int(df["step"].max())
+    keep = np.unique(np.round(np.geomspace(1, last + 1, points)).astype(int) - 1)
+    return df[df["step"].isin(np.r_[keep, last])]
 
 
 def _labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -57,8 +65,7 @@ def _map(result: Result, p: Params, loss: str, lang: str) -> alt.LayerChart:
     box = (-p.span, p.span, -p.span, p.span)
     surface = result.tables["neuron_surface"]
     grid = surface[surface["loss"] == loss].drop(columns="loss").rename(columns={"w": "x", "b": "y", "value": "loss"})
-    shades = contour(grid, box, _t(f"names.{loss}", lang))
-    shades.encoding.x.title, shades.encoding.y.title = "w", "b"
+    shades = contour(grid, box, _t(f"names.{loss}", lang), axes=("w", "b"))
     path = _labelled(result.tables["neuron_path"].query("loss == @loss"), lang)
     path = path.rename(columns={"w": "x", "b": "y", "loss": "name", "loss_value": "loss"})
     path = path.assign(status=_status(path, p.span))[["start", "step", "x", "y", "loss", "status"]]
@@ -71,7 +78,7 @@ def _map(result: Result, p: Params, loss: str, lang: str) -> alt.LayerChart:
 
 def _per_step(path: pd.DataFrame, starts: int, lang: str, prefix: str) -> list[Figure]:
     """Loss and |gradient| per step on log-log axes; the gradient's closed form dashed beside autograd."""
-    data = _labelled(_every(path, "step"), lang).assign(step1=lambda d: d["step"] + 1)
+    data = _labelled(_log_steps(path), lang).assign(step1=lambda d: d["step"] + 1)
     dash = "start" if starts > 1 else None
     kw = {"lang": lang, "x_log": True, "dash": dash, "x_title": _t("step1", lang)}
     loss = log_profile(data[["step1", "loss", "start", "loss_value"]], "step1", "loss_value", "loss",

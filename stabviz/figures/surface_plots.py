@@ -41,24 +41,26 @@ def _levels(z: np.ndarray, log: bool) -> np.ndarray:
     return np.log10(np.maximum(z, floor))
 
 
-def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_title: str) -> alt.Chart:
-    """Banded filled contours of a long-form (x, y, loss) grid over the box."""
+def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_title: str,
+            axes: tuple[str, str] = ("x", "y")) -> alt.LayerChart:
+    """Banded filled contours of a long-form (x, y, loss) grid over the box (axes titled ``axes``); inf/nan grey.
+
+    Thousands of cells: no tooltip and no per-cell condition, each costs the browser an expression per cell.
+    """
     xs, ys = np.unique(grid["x"]), np.unique(grid["y"])
     dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
     log = not is_signed(grid)
-    cells = grid.assign(x2=grid["x"] + dx, y2=grid["y"] + dy, x=grid["x"] - dx, y=grid["y"] - dy,
-                        level=_levels(grid["loss"].to_numpy(), log))
-    cells["level"] = cells["level"].where(np.isfinite(cells["level"]))
+    level = _levels(grid["loss"].to_numpy(), log)
+    cells = pd.DataFrame({"x": grid["x"] - dx, "x2": grid["x"] + dx, "y": grid["y"] - dy, "y2": grid["y"] + dy,
+                          "level": level})
+    ok = np.isfinite(level)
     scale = alt.Scale(type="quantize", scheme={"name": "viridis", "count": BANDS}, nice=False)
-    return alt.Chart(cells).mark_rect(opacity=0.85, clip=True).encode(
-        x=alt.X("x:Q", scale=alt.Scale(domain=list(box[:2]), nice=False, zero=False), title="x"),
-        x2="x2:Q",
-        y=alt.Y("y:Q", scale=alt.Scale(domain=list(box[2:]), nice=False, zero=False), title="y"),
-        y2="y2:Q",
-        color=alt.condition("isValid(datum.level)", alt.Color("level:Q", scale=scale,
-                            title=("log10 " if log else "") + level_title), alt.value("#bbbbbb")),
-        tooltip=[alt.Tooltip("loss:Q", format=".4g")],
-    )
+    x = alt.X("x:Q", scale=alt.Scale(domain=list(box[:2]), nice=False, zero=False), title=axes[0])
+    y = alt.Y("y:Q", scale=alt.Scale(domain=list(box[2:]), nice=False, zero=False), title=axes[1])
+    shaded = alt.Chart(cells[ok]).mark_rect(opacity=0.85, clip=True).encode(
+        x=x, x2="x2:Q", y=y, y2="y2:Q", color=alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title))
+    grey = alt.Chart(cells[~ok]).mark_rect(opacity=0.85, clip=True, color="#bbbbbb").encode(x=x, x2="x2:Q", y=y, y2="y2:Q")
+    return alt.layer(shaded, *([grey] if (~ok).any() else []))
 
 
 def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:

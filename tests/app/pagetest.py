@@ -74,3 +74,12 @@ def chart_rows(at: AppTest, index: int) -> list[dict]:
     for ds in proto.datasets:  # data Streamlit moved out of the spec as Arrow
         rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
     return rows
+
+
+def open_tabs(page: str, query: dict[str, str | list[str]] | None = None) -> dict[str, AppTest]:
+    """Each tab of ``page`` opened from the same link in a fresh session, by section name.
+
+    The first tab is opened the way the plain link opens it (no ``tab=``), the others with ``tab=<section>``.
+    """
+    names = [s.name for s in experiments.load(page).SECTIONS]
+    return {n: open_page(page, {**(query or {}), **({"tab": n} if i else {})}) for i, n in enumerate(names)}

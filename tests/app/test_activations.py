@@ -1,13 +1,15 @@
 """The activations page: what a link shows, and the markers where the product dies."""
 
-from pagetest import chart_rows, charts, key, open_page, problems
+import pytest
+from pagetest import chart_rows, charts, key, open_page, problems, value
 
 
 def test_link_sets_functions_and_depth_and_the_chain_shows_relu_dying():
-    at = open_page("activations", {"functions": "relu,sigmoid", "depth": "40", "threshold": "0.1"})
+    at = open_page("activations", {"functions": "relu,sigmoid", "depth": "40", "threshold": "0.1", "tab": "chain"})
     assert not problems(at)
     assert at.session_state[key("activations", "functions")] == ["relu", "sigmoid"]
     assert at.slider(key=key("activations", "depth")).value == 40
+    assert value(at, "activations", "threshold") == 0.1  # the saturation tab's field, kept while its tab is closed
     index = next(i for i, c in enumerate(charts(at)) if "L = 40" in str(c.get("title")))
     rows = chart_rows(at, index)
     markers = [r for r in rows if r.get("state") == "underflow to 0"]
@@ -16,14 +18,14 @@ def test_link_sets_functions_and_depth_and_the_chain_shows_relu_dying():
 
 
 def test_saturation_table_shows_measured_beside_computed():
-    at = open_page("activations", {"functions": "sigmoid", "input_std": "1"})
+    at = open_page("activations", {"functions": "sigmoid", "input_std": "1", "tab": "saturation"})
     table = at.dataframe[0].value
     assert list(table.iloc[:, 0]) == ["sigmoid"]
     assert any("MC" in c for c in table.columns) and any("quad" in c for c in table.columns)
 
 
 def test_changing_a_widget_writes_the_url():
-    at = open_page("activations")
+    at = open_page("activations", {"tab": "chain"})
     at.slider(key=key("activations", "depth")).set_value(25).run()
     assert at.query_params["depth"] == "25"
     at.number_input(key=key("activations", "input_std")).set_value(1.5).run()
@@ -31,10 +33,11 @@ def test_changing_a_widget_writes_the_url():
     assert not problems(at)
 
 
-def test_export_buttons_exist_for_every_chart():
-    at = open_page("activations")
+@pytest.mark.parametrize("tab", ["curves", "chain"])  # the tabs that draw charts (saturation is a table)
+def test_export_buttons_exist_for_every_chart(tab):
+    at = open_page("activations", {"tab": tab})
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels.count("PNG") == len(charts(at)) == labels.count("SVG")
+    assert charts(at) and labels.count("PNG") == len(charts(at)) == labels.count("SVG")
     assert any("zip" in label for label in labels)
 
 

@@ -1,7 +1,7 @@
 """The Newton page: a link's surface and methods reach the numbers, failures are messages not
 exceptions, bad values warn by name, and Chinese renders."""
 
-from pagetest import chart_rows, charts, key, open_page, problems
+from pagetest import chart_rows, charts, key, open_page, open_tabs, problems
 
 
 def _rows(at, text: str) -> list[dict]:
@@ -10,12 +10,12 @@ def _rows(at, text: str) -> list[dict]:
 
 
 def test_defaults_show_every_figure_and_the_root_tables():
-    at = open_page("newton")
-    assert not problems(at) and not at.warning
-    assert len(charts(at)) == 7
-    text = " ".join(m.value for m in at.markdown)
+    tabs = open_tabs("newton")
+    for at in tabs.values():
+        assert not problems(at) and not at.warning
+    assert {tab: (len(charts(at)), len(at.dataframe)) for tab, at in tabs.items()} == {"descent": (6, 0), "roots": (1, 2)}
+    text = " ".join(m.value for m in tabs["roots"].markdown)
     assert "converged: 16.0 correct digits" in text
-    assert len(at.dataframe) == 2
 
 
 def test_link_restores_widgets_and_newton_shrinks_by_two_thirds_on_the_quartic():
@@ -29,7 +29,7 @@ def test_link_restores_widgets_and_newton_shrinks_by_two_thirds_on_the_quartic()
 
 
 def test_a_flat_tangent_is_a_message_not_an_exception():
-    at = open_page("newton", {"r0": "0"})
+    at = open_page("newton", {"r0": "0", "tab": "roots"})
     assert not problems(at)
     text = " ".join(m.value for m in at.markdown)
     assert "f'(r) = 0 at step 0" in text
@@ -43,7 +43,7 @@ def test_bad_values_warn_by_name():
 
 
 def test_chinese_link_renders_chinese():
-    at = open_page("newton", {"lang": "zh", "r0": "0"})
-    assert not problems(at)
-    assert "切线水平" in " ".join(m.value for m in at.markdown)
-    assert "一正一负（鞍点）" in {r.get("kind") for r in _rows(at, "Hessian")}
+    tabs = open_tabs("newton", {"lang": "zh", "r0": "0"})
+    assert not [p for at in tabs.values() for p in problems(at)]
+    assert "切线水平" in " ".join(m.value for m in tabs["roots"].markdown)
+    assert "一正一负（鞍点）" in {r.get("kind") for r in _rows(tabs["descent"], "Hessian")}

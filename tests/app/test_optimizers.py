@@ -1,11 +1,13 @@
 """The optimizers page: a link's values reach the widgets and the numbers, divergence reaches the map as
 markers, a hostile formula becomes a warning and the default, and Chinese renders."""
 
-from pagetest import chart_index, chart_rows, charts, key, open_page, problems
+import math
+
+from pagetest import chart_index, chart_rows, charts, key, open_page, open_tabs, problems
 
 from stabviz.surfaces import DEFAULT_FORMULA
 
-FAST = {"steps": "40", "sweep_points": "9", "sweep_steps": "20"}  # small runs: the page's logic, not its speed
+FAST = {"steps": "40"}  # short runs on the trajectories tab (opened by default): the page's logic, not its speed
 
 
 
@@ -14,10 +16,11 @@ def _rows(at, text: str) -> list[dict]:
 
 
 def test_defaults_show_every_figure_and_the_threshold():
-    at = open_page("optimizers")
-    assert not problems(at) and not at.warning
-    assert len(charts(at)) == 6
-    captions = " ".join(c.value for c in at.caption)
+    tabs = open_tabs("optimizers")
+    for at in tabs.values():
+        assert not problems(at) and not at.warning
+    assert {tab: len(charts(at)) for tab, at in tabs.items()} == {"trajectories": 3, "sweep": 1, "scaling": 2}
+    captions = " ".join(c.value for c in tabs["sweep"].caption)
     assert "lr = 0.1" in captions  # 1 / max(a, b) for a = 10, b = 1
 
 
@@ -48,8 +51,9 @@ def test_a_user_formula_is_drawn():
     at = open_page("optimizers", {**FAST, "surface": "formula", "formula": "x^2 + 3*y^2"})
     assert not problems(at) and not at.warning
     grid = [r for r in _rows(at, "your formula") if "x2" in r]
-    corner = next(r for r in grid if abs(r["loss"] - (9 + 27)) < 1e-9)  # the cell at (3, 3)
-    assert corner
+    corner = [r for r in grid if abs(r["x"] + r["x2"] - 6) < 1e-9 and abs(r["y"] + r["y2"] - 6) < 1e-9]
+    assert len(corner) == 1  # the cell centred on (3, 3)
+    assert abs(corner[0]["level"] - math.log10(9 + 27)) < 1e-9  # shaded by log10 of the loss: the surface is >= 0
 
 
 def test_divergence_is_marked_on_the_map_and_kept_in_the_table_in_chinese():

@@ -5,15 +5,15 @@ from pagetest import chart_rows, charts, open_page, problems
 
 from stabviz.i18n import tr
 
-EXPLOSIVE = {  # a link per page whose numbers leave the dtype's range
-    "activations": {"functions": "relu,selu", "depth": "300", "input_std": "0.01"},
+EXPLOSIVE = {  # a link per page (and tab) whose numbers leave the dtype's range
+    "activations": {"tab": "chain", "functions": "relu,selu", "depth": "300", "input_std": "0.01"},
     "initialization": {"schemes": "normal", "std": "10", "depth": "200"},
     "deep_mlp": {"dtype": "float16", "init": "normal", "std": "3", "depth": "100"},
     "recurrent": {"init": "radius", "radius": "4", "dtype": "float16"},
     "normalization": {"dtype": "float16", "std": "10"},
     "optimizers": {"lr": "10", "lr_adaptive": "10", "surface": "rosenbrock"},
     "newton": {"surface": "cubic", "dtype": "float16"},
-    "loss_pairing": {"dtypes": "float16"},
+    "loss_pairing": {"tab": "numerics", "dtypes": "float16"},
 }
 MARKERS = {tr(f"common.state.{s}", "en") for s in ("zero", "inf", "nan")}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pagetest import CJK, ROOT, charts, key, open_page, problems
+from pagetest import CJK, ROOT, charts, key, open_page, problems, tab_of, value
 
 from stabviz import experiments
 from stabviz.i18n import tr
@@ -48,13 +48,29 @@ def test_defaults_render(name):
 def test_link_restores_widgets_and_url(name):
     specs = experiments.load(name).Params.specs()
     chosen = {f: _other_value(s) for f, s in list(specs.items())[:3] if f not in ("device",)}
-    at = open_page(name, {f: to_text(v) for f, v in chosen.items()})
+    tab = next((t for t in map(lambda f: tab_of(name, f), chosen) if t), None)
+    at = open_page(name, {f: to_text(v) for f, v in chosen.items()} | ({"tab": tab} if tab else {}))
     assert not problems(at)
     assert not at.warning
-    for field, value in chosen.items():
-        got = at.session_state[key(name, field)]
-        assert (tuple(got) if isinstance(got, list) else got) == value, field
-        assert at.query_params[field] == to_text(value)
+    for field, want in chosen.items():
+        assert value(at, name, field) == (list(want) if isinstance(want, tuple) else want), field
+        assert at.query_params[field] == to_text(want)
+        if tab_of(name, field) in (None, tab):  # its widget is drawn: it shows the link's value
+            got = at.session_state[key(name, field)]
+            assert (tuple(got) if isinstance(got, list) else got) == want, field
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_tab_opens_from_a_link(name):
+    """Each section renders in its own tab, named in the URL; the page runs only that one."""
+    for i, sec in enumerate(experiments.load(name).SECTIONS):
+        at = open_page(name, {"tab": sec.name})
+        assert not problems(at), sec.name
+        assert not at.warning, sec.name
+        assert at.subheader[-1].value == tr(f"{name}.{sec.name}.title", "en")
+        assert [t.label for t in at.tabs] == [tr(f"{name}.{s.name}.tab", "en") for s in experiments.load(name).SECTIONS]
+        assert at.query_params.get("tab") == (sec.name if i else None)  # the first tab leaves the URL clean
+        assert charts(at) or at.dataframe, f"{sec.name} drew neither a chart nor a table"
 
 
 def _hostile(spec: Spec) -> str:
@@ -68,6 +84,7 @@ def test_hostile_link_warns_and_uses_safe_values(name):
     specs = experiments.load(name).Params.specs()
     hostile = {f: _hostile(s) for f, s in specs.items() if s.kind is not bool}
     hostile["lang"] = "klingon"
+    hostile["tab"] = "<script>alert(1)</script>"
     at = open_page(name, hostile)
     assert not [e.value for e in at.exception]
     warned = " ".join(w.value for w in at.warning)
@@ -82,7 +99,7 @@ def test_text_in_a_number_falls_back_to_default(name):
     at = open_page(name, {f: "abc" for f in numeric})
     assert not problems(at)
     for field in numeric:
-        assert at.session_state[key(name, field)] == specs[field].default
+        assert value(at, name, field) == specs[field].default
     assert len(at.warning) == len(numeric)
 
 
@@ -91,7 +108,8 @@ def test_chinese_link_renders_chinese(name):
     at = open_page(name, {"lang": "zh"})
     assert not problems(at)
     assert CJK.search(at.title[0].value)
-    assert all(CJK.search(h.value) for h in at.header)
+    assert at.subheader and all(CJK.search(h.value) for h in at.subheader)
+    assert [t.label for t in at.tabs] == [tr(f"{name}.{s.name}.tab", "zh") for s in experiments.load(name).SECTIONS]
     assert at.query_params["lang"] == "zh"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
@@ -12,7 +13,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from browser import ERRORS, ROOT, wait_drawn
 
-from stabviz import experiments
+from stabviz import experiments, figures
+from stabviz.figures import Figure, Table
+from stabviz.i18n import tr
 
 pytestmark = pytest.mark.e2e
 PAGES = experiments.available()
@@ -33,8 +36,17 @@ def _download(page, button_text: str, where: str = "stMain") -> bytes:
     return Path(info.value.path()).read_bytes()
 
 
+def open_tab(page, label: str, section: str, first: bool) -> None:
+    """Click a tab, wait for its run to finish and draw; the address bar names it (the first tab: nothing)."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    tab_in_url = f"() => new URLSearchParams(location.search).get('tab') === {'null' if first else repr(section)}"
+    page.wait_for_function(tab_in_url, timeout=60_000)
+    wait_drawn(page)
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
+
+
 @pytest.mark.parametrize("name", PAGES)
-def test_link_draws_every_chart_and_exports(page, app_url, name):
+def test_link_draws_every_chart_in_every_tab_and_exports(page, app_url, name):
     open_link(page, f"{app_url}/{name}?seed=3")
     assert parse_qs(urlparse(page.url).query)["seed"] == ["3"]
     assert page.locator(".vega-embed").count() >= 1
@@ -43,16 +55,48 @@ def test_link_draws_every_chart_and_exports(page, app_url, name):
     png = _download(page, "PNG")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
     assert ET.fromstring(_download(page, "SVG")).tag.endswith("svg")
+    sections = experiments.load(name).SECTIONS
+    for sec in [*sections[1:], sections[0]]:
+        open_tab(page, tr(f"{name}.{sec.name}.tab", "en"), sec.name, sec is sections[0])
+        assert page.locator("h3", has_text=tr(f"{name}.{sec.name}.title", "en")).count() == 1
+        assert page.locator(".vega-embed svg.marks, [data-testid=stDataFrame]").count() >= 1, sec.name
+        assert parse_qs(urlparse(page.url).query)["seed"] == ["3"]  # other values stay in the link
 
 
-def test_zip_holds_every_figure_params_and_link(page, app_url):
+def test_a_tab_link_reopens_that_tab_in_both_languages(page, app_url):
+    open_link(page, f"{app_url}/recurrent?steps=60")
+    open_tab(page, tr("recurrent.gates.tab", "en"), "gates", first=False)
+    fresh = page.context.new_page()
+    open_link(fresh, page.url)
+    assert fresh.locator("[role=tab][aria-selected=true]").inner_text() == tr("recurrent.gates.tab", "en")
+    fresh.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()
+    fresh.get_by_role("option", name="简体中文").click()
+    fresh.wait_for_function("() => location.search.includes('lang=zh')", timeout=60_000)
+    wait_drawn(fresh)
+    assert fresh.locator("[role=tab][aria-selected=true]").inner_text() == tr("recurrent.gates.tab", "zh")
+    assert "tab=gates" in fresh.url and "steps=60" in fresh.url
+
+
+def test_zip_holds_every_figure_of_every_tab_params_and_link(page, app_url):
+    query = {"depth": "40", "functions": "sigmoid,relu"}
     open_link(page, f"{app_url}/activations?depth=40&functions=sigmoid,relu")
     with zipfile.ZipFile(io.BytesIO(_download(page, "zip", "stSidebar"))) as zf:
         names = set(zf.namelist())
-    charts = page.locator(".vega-embed").count()
-    assert len([n for n in names if n.endswith(".png")]) == charts
-    assert len([n for n in names if n.endswith(".svg")]) == charts
+        params = json.loads(zf.read("params.json"))
+    blocks = _all_blocks("activations", query)
+    assert {n for n in names if n.endswith(".png")} == {f"{b.name}.png" for b in blocks if isinstance(b, Figure)}
+    assert {n for n in names if n.endswith(".svg")} == {f"{b.name}.svg" for b in blocks if isinstance(b, Figure)}
+    assert {n for n in names if n.endswith(".csv")} == {f"{b.name}.csv" for b in blocks if isinstance(b, Table)}
     assert {"params.json", "link.txt"} <= names
+    assert params["depth"] == 40 and params["functions"] == ["sigmoid", "relu"]
+
+
+def _all_blocks(name: str, query: dict[str, str]) -> list:
+    """The figures and tables of every section, from the engine and views (the oracle for the zip)."""
+    module = experiments.load(name)
+    params, _ = module.Params.parse(query)
+    views = figures.load(name).VIEWS
+    return [b for sec in module.SECTIONS for b in views[sec.name](experiments.run_section(sec, params), params, "en")]
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -75,3 +75,14 @@ def test_export_from_a_link_writes_the_page_figures(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["activations_chain.svg", "activations_df.svg", "activations_f.svg"]
     assert "深度" in html.unescape((tmp_path / "activations_chain.svg").read_text())
+
+
+def test_export_of_a_tab_link_writes_that_tab_only(tmp_path):
+    link = "http://127.0.0.1:8501/activations?tab=chain&depth=20&functions=sigmoid"
+    assert main(["export", link, "--out", str(tmp_path), "--format", "svg"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["activations_chain.svg"]
+
+
+def test_export_of_an_unknown_tab_names_the_tabs(capsys, tmp_path):
+    assert main(["export", "activations", "--tab", "nope", "--out", str(tmp_path)]) == 2
+    assert "curves, saturation, chain" in capsys.readouterr().err
