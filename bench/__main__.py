@@ -37,13 +37,13 @@ def main() -> None:
           f"{torch.get_num_threads()} threads\n")
     browser = {} if args.no_browser else browser_times(names)
     print(_row(["page", "engine cold s: first tab", "engine cold s: all quick tabs", "engine warm s", "training s",
-                "page run warm s", "browser cold s", "browser warm s", "max chart rows"]))
-    print(_row(["---"] * 9))
+                "page run warm s", "browser link cold s", "browser link warm s", "browser switch cold s",
+                "browser switch warm s", "max chart rows"]))
+    print(_row(["---"] * 11))
     for name in names:
         eng = engine_times(name, args.device)
-        cold, warm = browser.get(name, ("-", "-"))
         print(_row([name, eng["first_tab"], eng["engine_cold"], eng["engine_warm"], eng["training"] or "-",
-                    page_run_warm(name), cold, warm, max_chart_rows(name)]), flush=True)
+                    page_run_warm(name), *browser.get(name, ["-"] * 4), max_chart_rows(name)]), flush=True)
     if not args.no_ratios:
         inst = instrumentation_ratio(device=args.device)
         opt = optimizer_speedup()

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+from stabviz.i18n import tr
+
+VIEWPORT = {"width": 1400, "height": 1000}
+NAV_LINK = "[data-testid=stSidebar] [data-testid=stPageLink-NavLink]"
+
 
 def page_run_warm(name: str) -> float:
     """Seconds of one rerun of the page with everything cached (what a widget change costs at least)."""
@@ -15,27 +20,54 @@ def page_run_warm(name: str) -> float:
     return time.perf_counter() - start
 
 
-def browser_times(names: list[str]) -> dict[str, tuple[float, float]]:
-    """Link-to-all-charts-drawn seconds per page.
+def browser_times(names: list[str]) -> dict[str, tuple[float, float, float, float]]:
+    """Seconds from a link (or a click) to all charts drawn, per page: (link cold, link warm, switch cold, warm).
 
-    cold: nothing of the page computed yet on the server, and a fresh browser profile (no HTTP cache);
-    warm: the same link again in a new tab of that browser (results and Streamlit's JS cached).
-    The server has served its home page once before (its one-off start: importing torch).
+    link cold: nothing of the page computed yet on the server, and a fresh browser profile (no HTTP cache);
+    link warm: the same link again in a new browser tab (results and Streamlit's JS cached);
+    switch: clicking the page in the sidebar of an open app (a lecture), on a fresh server, then again.
+    Each server has served its home page once first (its one-off start: importing torch).
     """
-    from browser import CHROMIUM, LAUNCH_ARGS, server, wait_drawn
+    from browser import CHROMIUM, LAUNCH_ARGS
     from playwright.sync_api import sync_playwright
 
-    out = {}
-    with server() as (base, _pid), sync_playwright() as pw:
+    with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        warmup = chromium.new_context()
-        _open(warmup, base, lambda page: wait_drawn(page, charts=False))
-        warmup.close()
+        links = _link_times(chromium, names)
+        switches = _switch_times(chromium, names)
+        chromium.close()
+    return {name: (*links[name], *switches[name]) for name in names}
+
+
+def _link_times(chromium, names: list[str]) -> dict[str, tuple[float, float]]:
+    from browser import server, wait_drawn
+
+    out = {}
+    with server() as (base, _pid):
+        _open(chromium.new_context(), base, lambda page: wait_drawn(page, charts=False))
         for name in names:
-            context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+            context = chromium.new_context(viewport=VIEWPORT)
             out[name] = tuple(_open(context, f"{base}/{name}", wait_drawn) for _ in range(2))
             context.close()
-        chromium.close()
+    return out
+
+
+def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
+    from browser import server, wait_drawn
+
+    out: dict[str, list[float]] = {name: [] for name in names}
+    with server() as (base, _pid):
+        page = chromium.new_context(viewport=VIEWPORT).new_page()
+        page.goto(base)
+        wait_drawn(page, charts=False)
+        for _ in range(2):
+            for name in names:
+                start = time.perf_counter()
+                page.locator(NAV_LINK, has_text=tr(f"{name}.title", "en")).first.click()
+                title = tr(f"{name}.title", "en")
+                page.wait_for_function(f"() => (document.querySelector('h1')?.innerText || '').includes({title!r})")
+                wait_drawn(page)
+                out[name].append(time.perf_counter() - start)
     return out
 
 
