@@ -76,13 +76,10 @@ async def run(sessions: int, distinct: int) -> None:
             print("| --- | --- | --- | --- | --- | --- |")
             same = await _phase(browser, base, [[LECTURE]] * sessions)
             print(_summary(f"{sessions} sessions, one lecture link", same, pid), flush=True)
-            per = distinct // DISTINCT_SESSIONS // 2  # links per session in each half
-            for half in range(2):
-                plans = [[distinct_link((half * DISTINCT_SESSIONS + s) * per + k) for k in range(per)]
-                         for s in range(DISTINCT_SESSIONS)]
+            for half in (range(distinct // 2), range(distinct // 2, distinct)):
+                plans = [[distinct_link(i) for i in half[s::DISTINCT_SESSIONS]] for s in range(DISTINCT_SESSIONS)]
                 res = await _phase(browser, base, plans)
-                done = (half + 1) * per * DISTINCT_SESSIONS
-                print(_summary(f"{DISTINCT_SESSIONS} sessions, {done} distinct sets so far", res, pid), flush=True)
+                print(_summary(f"{DISTINCT_SESSIONS} sessions, {half.stop} distinct sets so far", res, pid), flush=True)
             await browser.close()
 
 
