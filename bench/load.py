@@ -1,12 +1,14 @@
 """Load: N concurrent Chromium sessions open one lecture link, then each its own parameter sets.
 
-Reports errors, p50/p95 link-to-charts and the server's resident memory as distinct parameter
-sets accumulate (the caches are bounded, so memory must level off).
+Reports errors, p50/p95 link-to-charts, the server's CPU seconds per page load (the browsers share
+the machine, so the times measure them as much as the server) and the server's resident memory as
+distinct parameter sets accumulate (the caches are bounded, so memory must level off).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from pathlib import Path
@@ -33,6 +35,12 @@ def distinct_link(i: int) -> str:
     return f"activations?tab=saturation&functions=sigmoid,relu&samples=2000&seed={i}"
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _open(context, url: str) -> tuple[float, bool]:
     page = await context.new_page()
     start = time.perf_counter()
@@ -54,17 +62,19 @@ async def _session(browser, base: str, links: list[str]) -> list[tuple[float, bo
     return out
 
 
-async def _phase(browser, base: str, plans: list[list[str]]) -> list[tuple[float, bool]]:
+async def _phase(browser, base: str, plans: list[list[str]], pid: int) -> tuple[list[tuple[float, bool]], float]:
+    """Every session's (seconds, failed) per load, and the server's CPU seconds over the phase."""
+    before = cpu_s(pid)
     results = await asyncio.gather(*(_session(browser, base, links) for links in plans))
-    return [r for session in results for r in session]
+    return [r for session in results for r in session], cpu_s(pid) - before
 
 
-def _summary(label: str, results: list[tuple[float, bool]], pid: int) -> str:
+def _summary(label: str, results: list[tuple[float, bool]], server_cpu: float, pid: int) -> str:
     times = sorted(t for t, _ in results)
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
     errors = sum(failed for _, failed in results)
     return (f"| {label} | {len(results)} | {errors} | {statistics.median(times):.2f} | {p95:.2f} | "
-            f"{rss_mb(pid):.0f} |")
+            f"{server_cpu / len(results):.2f} | {rss_mb(pid):.0f} |")
 
 
 async def run(sessions: int, distinct: int) -> None:
@@ -72,14 +82,16 @@ async def run(sessions: int, distinct: int) -> None:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
             print(f"server RSS at start: {rss_mb(pid):.0f} MiB\n")
-            print("| phase | page loads | loads with errors | p50 s | p95 s | server RSS MiB after |")
-            print("| --- | --- | --- | --- | --- | --- |")
-            same = await _phase(browser, base, [[LECTURE]] * sessions)
-            print(_summary(f"{sessions} sessions, one lecture link", same, pid), flush=True)
+            print("| phase | page loads | loads with errors | p50 s | p95 s | server CPU s per load "
+                  "| server RSS MiB after |")
+            print("| --- | --- | --- | --- | --- | --- | --- |")
+            same, server_cpu = await _phase(browser, base, [[LECTURE]] * sessions, pid)
+            print(_summary(f"{sessions} sessions, one lecture link", same, server_cpu, pid), flush=True)
             for half in (range(distinct // 2), range(distinct // 2, distinct)):
                 plans = [[distinct_link(i) for i in half[s::DISTINCT_SESSIONS]] for s in range(DISTINCT_SESSIONS)]
-                res = await _phase(browser, base, plans)
-                print(_summary(f"{DISTINCT_SESSIONS} sessions, {half.stop} distinct sets so far", res, pid), flush=True)
+                res, server_cpu = await _phase(browser, base, plans, pid)
+                label = f"{DISTINCT_SESSIONS} sessions, {half.stop} distinct sets so far"
+                print(_summary(label, res, server_cpu, pid), flush=True)
             await browser.close()
 
 

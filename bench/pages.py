@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 
 from stabviz.i18n import tr
 
 VIEWPORT = {"width": 1400, "height": 1000}
+WARM_LOADS = 3  # warm link loads per page, the median reported (one load varies by ±0.4 s here)
 NAV_LINK = "[data-testid=stSidebar] [data-testid=stPageLink-NavLink]"
 
 
@@ -24,7 +26,7 @@ def browser_times(names: list[str]) -> dict[str, tuple[float, float, float, floa
     """Seconds from a link (or a click) to all charts drawn, per page: (link cold, link warm, switch cold, warm).
 
     link cold: nothing of the page computed yet on the server, and a fresh browser profile (no HTTP cache);
-    link warm: the same link again in a new browser tab (results and Streamlit's JS cached);
+    link warm: the same link again in a new browser tab (results and Streamlit's JS cached), median of 3;
     switch: clicking the page in the sidebar of an open app (a lecture), on a fresh server, then again.
     Each server has served its home page once first (its one-off start: importing torch).
     """
@@ -47,7 +49,8 @@ def _link_times(chromium, names: list[str]) -> dict[str, tuple[float, float]]:
         _open(chromium.new_context(), base, lambda page: wait_drawn(page, charts=False))
         for name in names:
             context = chromium.new_context(viewport=VIEWPORT)
-            out[name] = tuple(_open(context, f"{base}/{name}", wait_drawn) for _ in range(2))
+            cold, *warm = (_open(context, f"{base}/{name}", wait_drawn) for _ in range(1 + WARM_LOADS))
+            out[name] = cold, statistics.median(warm)
             context.close()
     return out
 

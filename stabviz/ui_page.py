@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -127,7 +128,7 @@ def draw(blocks: list[Block], lang: str) -> None:
             st.dataframe(block.df, hide_index=True)
             if block.caption:
                 st.caption(block.caption)
-            st.download_button(tr("common.export.csv", lang), block.df.to_csv(index=False), f"{block.name}.csv",
+            st.download_button(tr("common.export.csv", lang), partial(block.df.to_csv, index=False), f"{block.name}.csv",
                                "text/csv", key=f"csv_{block.name}", on_click="ignore", icon=":material/download:")
         else:
             st.markdown(block)

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
 import pytest
 from browser import ERRORS, ROOT, wait_drawn
 
@@ -89,6 +90,13 @@ def test_zip_holds_every_figure_of_every_tab_params_and_link(page, app_url):
     assert {n for n in names if n.endswith(".csv")} == {f"{b.name}.csv" for b in blocks if isinstance(b, Table)}
     assert {"params.json", "link.txt"} <= names
     assert params["depth"] == 40 and params["functions"] == ["sigmoid", "relu"]
+
+
+def test_table_csv_download_is_the_table(page, app_url):
+    open_link(page, f"{app_url}/optimizers?seed=3")
+    csv = pd.read_csv(io.BytesIO(_download(page, "CSV")))
+    table = next(b for b in _all_blocks("optimizers", {"seed": "3"}) if isinstance(b, Table))
+    pd.testing.assert_frame_equal(csv, table.df.reset_index(drop=True), check_dtype=False)
 
 
 def _all_blocks(name: str, query: dict[str, str]) -> list:
