@@ -7,11 +7,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile
+from stabviz.charts import line_chart, log_profile
 from stabviz.experiments import Result
 from stabviz.experiments.loss_pairing import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.figures.surface_plots import contour, thin, trajectory_layers
+from stabviz.figures.surface_plots import surface_map
 from stabviz.i18n import tr
 
 LAYER_ROWS = 2400  # most rows one chart layer sends to the browser
@@ -65,15 +65,13 @@ def _map(result: Result, p: Params, loss: str, lang: str) -> alt.LayerChart:
     box = (-p.span, p.span, -p.span, p.span)
     surface = result.tables["neuron_surface"]
     grid = surface[surface["loss"] == loss].drop(columns="loss").rename(columns={"w": "x", "b": "y", "value": "loss"})
-    shades = contour(grid, box, _t(f"names.{loss}", lang), axes=("w", "b"))
     path = _labelled(result.tables["neuron_path"].query("loss == @loss"), lang)
     path = path.rename(columns={"w": "x", "b": "y", "loss": "name", "loss_value": "loss"})
     path = path.assign(status=_status(path, p.span))[["start", "step", "x", "y", "loss", "status"]]
-    exits = {k: _t(f"names.{k}", lang) for k in ("outside", "nonfinite")}
-    layers = [shades, *trajectory_layers(thin(path, ["start"]), ["start"], "start", box, exits)]
+    names = {k: _t(f"names.{k}", lang) for k in ("outside", "nonfinite")} | {"loss": _t(f"names.{loss}", lang)}
     title = _t("neuron.map_title", lang, loss=_t(f"names.{loss}", lang), y=p.target, x=f"{p.x:g}")
-    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
-    return chart.properties(title=title, width=WIDTH, height=HEIGHT + 120)
+    return surface_map(grid, path, pd.DataFrame(columns=["x", "y", "kind"]), keys=["start"], color="start", box=box,
+                       names=names, title=title, axes=("w", "b"))
 
 
 def _per_step(path: pd.DataFrame, starts: int, lang: str, prefix: str) -> list[Figure]:

@@ -1,7 +1,8 @@
 """Contour maps of 2-D surfaces with trajectories drawn on them (optimizers and Newton pages).
 
-Vega-Lite has no contour mark: the surface is drawn as grid cells whose colour is banded
-(quantized) into levels, log-spaced where the surface is non-negative. A trajectory is drawn
+Vega-Lite has no contour mark: the surface is drawn as filled bands between equally spaced
+levels (polygons from :mod:`isobands`), of log10 of the loss where the surface is non-negative,
+coloured by a quantize scale whose colour bar has one colour per band. A trajectory is drawn
 while it stays in the box; where it leaves the box (or becomes inf/nan) it gets a marker at
 that place: the exit point on the box edge (▲) or the last finite point (✕).
 """
@@ -13,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH
+from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 
 BANDS = 12  # colour levels of the contour map
-MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour grid comes on top)
+MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
 EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": "cross"}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
 
@@ -45,23 +47,33 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
             axes: tuple[str, str] = ("x", "y")) -> alt.LayerChart:
     """Banded filled contours of a long-form (x, y, loss) grid over the box (axes titled ``axes``); inf/nan grey.
 
-    Thousands of cells: no tooltip, no per-cell condition and no ARIA label (each would cost the browser an
-    expression per cell), and coordinates rounded to 1/100 of a cell (a third less JSON).
+    The bands are polygons (:mod:`isobands`), drawn opaque with an outline of their own colour, so that
+    neighbouring bands meet without a seam; the grid's inf/nan points are grey squares of one cell.
     """
     xs, ys = np.unique(grid["x"]), np.unique(grid["y"])
-    dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
     log = not is_signed(grid)
-    level = _levels(grid["loss"].to_numpy(), log)
-    cells = pd.DataFrame({"x": grid["x"] - dx, "x2": grid["x"] + dx, "y": grid["y"] - dy, "y2": grid["y"] + dy})
-    cells = cells.round(2 + int(np.ceil(-np.log10(min(dx, dy))))).assign(level=level)
-    ok = np.isfinite(level)
-    scale = alt.Scale(type="quantize", scheme={"name": "viridis", "count": BANDS}, nice=False)
+    z = grid.assign(level=_levels(grid["loss"].to_numpy(), log)).pivot(index="y", columns="x", values="level")
+    levels = edges(z.to_numpy(), BANDS)
+    digits = 2 + int(np.ceil(-np.log10(min(xs[1] - xs[0], ys[1] - ys[0]))))  # 1/100 of a cell
+    polys = isobands(xs, ys, z.to_numpy(), levels).round({"x": digits, "y": digits})
+    scale = alt.Scale(type="quantize", domain=[levels[0], levels[-1]], scheme={"name": "viridis", "count": BANDS},
+                      nice=False)
     x = alt.X("x:Q", scale=alt.Scale(domain=list(box[:2]), nice=False, zero=False), title=axes[0])
     y = alt.Y("y:Q", scale=alt.Scale(domain=list(box[2:]), nice=False, zero=False), title=axes[1])
-    shaded = alt.Chart(cells[ok]).mark_rect(opacity=0.85, clip=True, aria=False).encode(
-        x=x, x2="x2:Q", y=y, y2="y2:Q", color=alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title))
-    grey = alt.Chart(cells[~ok]).mark_rect(opacity=0.85, clip=True, aria=False, color="#bbbbbb").encode(x=x, x2="x2:Q", y=y, y2="y2:Q")
-    return alt.layer(shaded, *([grey] if (~ok).any() else []))
+    color = alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title)
+    shaded = alt.Chart(polys).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
+        x=x, y=y, order="order:Q", detail="poly:N", color=color, stroke=alt.Stroke("level:Q", scale=scale, legend=None))
+    return alt.layer(shaded, *_nonfinite(grid, x, y)).resolve_scale(stroke="independent")  # per map, like the fill
+
+
+def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart]:
+    """Grey squares over the grid's inf/nan points, a cell wide each way: the quads the bands leave out."""
+    bad = grid[~np.isfinite(grid["loss"])]
+    if bad.empty:
+        return []
+    dx, dy = np.diff(np.unique(grid["x"])[:2])[0], np.diff(np.unique(grid["y"])[:2])[0]
+    cells = pd.DataFrame({"x": bad["x"] - dx, "x2": bad["x"] + dx, "y": bad["y"] - dy, "y2": bad["y"] + dy})
+    return [alt.Chart(cells).mark_rect(clip=True, aria=False, color="#bbbbbb").encode(x=x, x2="x2:Q", y=y, y2="y2:Q")]
 
 
 def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:
@@ -100,21 +112,27 @@ def visible(paths: pd.DataFrame, keys: list[str], box: tuple[float, float, float
 
 def trajectory_layers(paths: pd.DataFrame, keys: list[str], color: str, box: tuple[float, float, float, float],
                       exit_names: dict[str, str]) -> list[alt.Chart]:
-    """Lines (ordered by step) with start dots, and ▲/✕ markers where a path left the box or blew up."""
+    """Lines (ordered by step) on a white halo, start dots, and ▲/✕ markers where a path left the box or blew up.
+
+    The halo keeps every path readable on the dark and the light bands alike.
+    """
     lines, exits = visible(paths, keys, box)
     lines = lines.astype({"x": float, "y": float})
     tip = [*keys, "step", alt.Tooltip("loss:Q", format=".4g"), "status:N"]
     col = alt.Color(f"{color}:N", title=None)
-    path = alt.Chart(lines).mark_line(strokeWidth=2, point=len(lines) <= 300).encode(
+    halo = alt.Chart(lines).mark_line(color="white", strokeWidth=4.5, opacity=0.8, strokeJoin="round", aria=False).encode(
+        x="x:Q", y="y:Q", order="step:Q", detail=keys)
+    path = alt.Chart(lines).mark_line(strokeWidth=2, strokeJoin="round", point=len(lines) <= 300).encode(
         x="x:Q", y="y:Q", order="step:Q", color=col, detail=keys, tooltip=tip)
-    starts = alt.Chart(lines[lines["step"] == 0]).mark_point(size=80, filled=True, shape="circle").encode(
+    starts = alt.Chart(lines[lines["step"] == 0]).mark_point(
+        size=90, filled=True, shape="circle", stroke="white", strokeWidth=1.5, opacity=1).encode(
         x="x:Q", y="y:Q", color=col, tooltip=tip)
     exits = exits.assign(status=[exit_names[s] for s in exits["status"]]).astype({"x": float, "y": float})
     shape = alt.Shape("status:N", title=None, scale=alt.Scale(domain=[exit_names[s] for s in EXIT_SHAPES],
                                                             range=list(EXIT_SHAPES.values())))
     marks = alt.Chart(exits).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
         x="x:Q", y="y:Q", color=col, shape=shape, tooltip=tip)
-    return [path, starts] + ([marks] if len(exits) else [])  # an empty layer with a legend breaks the layout
+    return [halo, path, starts] + ([marks] if len(exits) else [])  # an empty layer with a legend breaks the layout
 
 
 def landmark_layer(marks: pd.DataFrame, names: dict[str, str]) -> alt.Chart:
@@ -128,10 +146,13 @@ def landmark_layer(marks: pd.DataFrame, names: dict[str, str]) -> alt.Chart:
 
 def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *, keys: list[str], color: str,
                 box: tuple[float, float, float, float], names: dict[str, str], title: str,
-                width: int = WIDTH, height: int = HEIGHT + 120) -> alt.LayerChart:
-    """Contour map, landmarks and every trajectory, on one pair of axes fixed to the box."""
-    paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))
-    layers = [contour(grid, box, names["loss"]), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
+                axes: tuple[str, str] = ("x", "y"), width: int = WIDTH, height: int = HEIGHT + 120) -> alt.LayerChart:
+    """Contour map, landmarks (if any) and every trajectory, on one pair of axes fixed to the box.
+
+    ``names`` holds the colour bar's title (``loss``) and the marker names (see :func:`names`).
+    """
+    paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))  # one legend for all paths
+    layers = [contour(grid, box, names["loss"], axes), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
     chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
     return chart.properties(title=title, width=width, height=height)
 

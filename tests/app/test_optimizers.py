@@ -50,10 +50,18 @@ def test_hostile_formula_in_a_link_warns_and_uses_the_default():
 def test_a_user_formula_is_drawn():
     at = open_page("optimizers", {**FAST, "surface": "formula", "formula": "x^2 + 3*y^2"})
     assert not problems(at) and not at.warning
-    grid = [r for r in _rows(at, "your formula") if "x2" in r]
-    corner = [r for r in grid if abs(r["x"] + r["x2"] - 6) < 1e-9 and abs(r["y"] + r["y2"] - 6) < 1e-9]
-    assert len(corner) == 1  # the cell centred on (3, 3)
-    assert abs(corner[0]["level"] - math.log10(9 + 27)) < 1e-9  # shaded by log10 of the loss: the surface is >= 0
+    index = chart_index(at, "your formula")
+    bands = [r for r in _rows(at, "your formula") if "poly" in r]
+    corner = [r for r in bands if r["x"] == 3 and r["y"] == 3]
+    assert len(corner) == 1  # the box's corner (3, 3) is a vertex of one band
+    scale = charts(at)[index]["layer"][0]["layer"][0]["encoding"]["color"]["scale"]  # map > contour > bands
+    lo, hi = scale["domain"]
+
+    def band(v: float) -> int:  # which of the quantize scale's 12 colours
+        return min(int((v - lo) / (hi - lo) * 12), 11)
+
+    assert abs(max(r["level"] for r in bands) - (hi - (hi - lo) / 24)) < 1e-9  # the top band's middle
+    assert band(corner[0]["level"]) == band(math.log10(9 + 27))  # shaded by log10 of the loss: the surface is >= 0
 
 
 def test_divergence_is_marked_on_the_map_and_kept_in_the_table_in_chinese():
