@@ -23,6 +23,12 @@ STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": "cross"}
 EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
 
 
+def series(field: str, channel: type = alt.Color) -> alt.FieldChannelMixin:
+    """A nominal colour (or ``channel``: dash) per series, in the data's order rather than the alphabet's:
+    the data follow the engine's (and the link's) order, so a series keeps its colour in every language."""
+    return channel(f"{field}:N", title=None, sort=None)
+
+
 def state_of(values: pd.Series | np.ndarray) -> np.ndarray:
     """finite / zero / inf / nan for each value (magnitudes: negatives count by |v|)."""
     v = np.abs(np.asarray(values, dtype=np.float64))
@@ -90,9 +96,9 @@ def log_profile(
 
 def _lines(data: pd.DataFrame, x_enc: alt.X, color: str, dash: str | None, kind: str) -> alt.Chart:
     finite = data[data["state"] == "finite"].assign(kind=kind)
-    enc = {"color": alt.Color(f"{color}:N", title=None), "tooltip": _tooltip(data, color)}
+    enc = {"color": series(color), "tooltip": _tooltip(data, color)}
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None)
+        enc["strokeDash"] = series(dash, alt.StrokeDash)
         enc["detail"] = alt.Detail(f"{dash}:N")
     return alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(x=x_enc, **enc)
 
@@ -101,7 +107,7 @@ def _theory_lines(theory: pd.DataFrame, x: str, x_enc: alt.X, color: str, lang: 
     finite = theory[theory["state"] == "finite"].assign(kind=tr("common.chart.theory", lang))
     detail = [c for c in theory.columns if c not in ("y", "state", "exact", "kind", x, color)]
     return alt.Chart(finite).mark_line(strokeDash=[6, 4], opacity=0.8).encode(
-        x=x_enc, color=alt.Color(f"{color}:N", title=None), detail=detail,
+        x=x_enc, color=series(color), detail=detail,
         tooltip=[alt.Tooltip("kind:N", title=""), *_tooltip(theory, color)],
     )
 
@@ -112,7 +118,7 @@ def _markers(data: pd.DataFrame, x_enc: alt.X, color: str, lang: str) -> alt.Cha
     bad["state"] = [tr(f"common.state.{s}", lang) for s in bad["state"]]
     names = [tr(f"common.state.{s}", lang) for s in STATE_SHAPES]
     return alt.Chart(bad).mark_point(size=90, filled=True, opacity=0.9).encode(
-        x=x_enc, color=alt.Color(f"{color}:N", title=None),
+        x=x_enc, color=series(color),
         shape=alt.Shape("state:N", title=None, scale=alt.Scale(domain=names, range=list(STATE_SHAPES.values()))),
         tooltip=_tooltip(data, color),
     )
@@ -162,14 +168,14 @@ def line_chart(
     """Plain linear axes with optional dashed theory lines (same column names as ``df``)."""
     x_enc = alt.X(f"{x}:Q", title=x_title)
     y_enc = alt.Y(f"{y}:Q", title=y_title)
-    enc = {"color": alt.Color(f"{color}:N", title=None)}
+    enc = {"color": series(color)}
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None)
+        enc["strokeDash"] = series(dash, alt.StrokeDash)
     layers = [alt.Chart(df).mark_line().encode(x=x_enc, y=y_enc, tooltip=list(df.columns), **enc)]
     if theory is not None:
         t = theory.assign(kind=tr("common.chart.theory", lang))
         layers.append(alt.Chart(t).mark_line(strokeDash=[6, 4]).encode(
-            x=x_enc, y=y_enc, color=alt.Color(f"{color}:N"), tooltip=list(t.columns)))
+            x=x_enc, y=y_enc, color=series(color), tooltip=list(t.columns)))
     return alt.layer(*layers).properties(title=title, width=WIDTH, height=HEIGHT)
 
 

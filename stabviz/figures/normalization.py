@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile
+from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile, series
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
 from stabviz.experiments.normalization_nets import NORM_LABELS
@@ -85,7 +85,7 @@ def _nan_marks(df: pd.DataFrame, lang: str) -> alt.Chart:
     """✕ at the top of the axis for layers whose share is nan (nan activations), so none vanish from the chart."""
     bad = df[df["saturated"].isna()].assign(saturated=1.0, state=tr("common.state.nan", lang))
     return alt.Chart(bad).mark_point(shape="cross", size=90, filled=True).encode(
-        x="layer:Q", y="saturated:Q", color=alt.Color("norm:N", title=None), tooltip=["norm:N", "layer:Q", "state:N"])
+        x="layer:Q", y="saturated:Q", color=series("norm"), tooltip=["norm:N", "layer:Q", "state:N"])
 
 
 def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -152,7 +152,7 @@ def _accuracy_chart(long: pd.DataFrame, lang: str) -> alt.Chart:
     return alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("batch:Q", title=_t("training.x", lang), scale=alt.Scale(type="log", base=2)),
         y=alt.Y("accuracy:Q", title=_t("training.acc_y", lang), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("norm:N", title=None), strokeDash=alt.StrokeDash("stats:N", title=None),
+        color=series("norm"), strokeDash=series("stats", alt.StrokeDash),
         tooltip=list(long.columns),
     )
 

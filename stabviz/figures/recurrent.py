@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile, state_of
+from stabviz.charts import HEIGHT, WIDTH, log_profile, series, state_of
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
@@ -103,7 +103,7 @@ def _gate_chart(table: pd.DataFrame, lang: str, y_title: str) -> list[alt.Chart]
     data = table[table["t"].isin(np.unique(table["t"])[::k])]
     data = data.assign(gate=[_t(f"gates.gate_{g}", lang) for g in data["gate"]])
     x = alt.X("t:Q", title=_t("through_time.x", lang))
-    color = alt.Color("gate:N", title=None)
+    color = series("gate")
     band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
     line = alt.Chart(data).mark_line().encode(
         x=x, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=color,

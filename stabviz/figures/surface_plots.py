@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH
+from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH, series
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 
@@ -119,7 +119,7 @@ def trajectory_layers(paths: pd.DataFrame, keys: list[str], color: str, box: tup
     lines, exits = visible(paths, keys, box)
     lines = lines.astype({"x": float, "y": float})
     tip = [*keys, "step", alt.Tooltip("loss:Q", format=".4g"), "status:N"]
-    col = alt.Color(f"{color}:N", title=None)
+    col = series(color)
     halo = alt.Chart(lines).mark_line(color="white", strokeWidth=4.5, opacity=0.8, strokeJoin="round", aria=False).encode(
         x="x:Q", y="y:Q", order="step:Q", detail=keys)
     path = alt.Chart(lines).mark_line(strokeWidth=2, strokeJoin="round", point=len(lines) <= 300).encode(
@@ -163,11 +163,11 @@ def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, 
     finite = df[np.isfinite(df[y])]
     lo, hi = (float(finite[y].min()), float(finite[y].max())) if len(finite) else (-1.0, 1.0)
     bad = df[~np.isfinite(df[y])].assign(**{y: lambda d: np.where(d[y] == -np.inf, lo, hi)}, state=nonfinite)
-    enc = {"x": alt.X(f"{x}:Q", title=x_title), "color": alt.Color(f"{color}:N", title=None)}
+    enc = {"x": alt.X(f"{x}:Q", title=x_title), "color": series(color)}
     y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=EXP_FORMAT),
                   scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None)
+        enc["strokeDash"] = series(dash, alt.StrokeDash)
     line = alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(y=y_enc, tooltip=list(df.columns), **enc)
     marks = alt.Chart(bad).mark_point(shape="cross", size=90, filled=True).encode(
         y=y_enc, tooltip=[*df.columns, "state:N"], **{k: v for k, v in enc.items() if k != "strokeDash"})
