@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -168,4 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, KeyError, ValueError) as err:  # BudgetError is a ValueError
         print(f"stabviz: {err.args[0] if err.args else err}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:  # the reader left early (`... | head`): stop quietly, like other command-line tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        return 1
     return 0

@@ -86,3 +86,12 @@ def test_export_of_a_tab_link_writes_that_tab_only(tmp_path):
 def test_export_of_an_unknown_tab_names_the_tabs(capsys, tmp_path):
     assert main(["export", "activations", "--tab", "nope", "--out", str(tmp_path)]) == 2
     assert "curves, saturation, chain" in capsys.readouterr().err
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`python -m stabviz params | head -1`: the pipe closes before stabviz writes."""
+    proc = subprocess.Popen([sys.executable, "-m", "stabviz", "params"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == 1
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
