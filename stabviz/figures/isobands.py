@@ -23,14 +23,13 @@ def edges(z: np.ndarray, bands: int) -> np.ndarray:
 
 
 def isobands(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels: np.ndarray) -> pd.DataFrame:
-    """Polygons of ``levels[k] < z <= levels[k+1]`` over the grid z[iy, ix]; inf/nan points cut out.
+    """Polygons where z lies between ``levels[k]`` and ``levels[k+1]``, over the grid z[iy, ix]; inf/nan points cut out.
 
     One row per vertex: x, y, ``order`` within its polygon, ``poly`` (an id) and ``level`` (the band's
     middle, so a quantize colour scale over [levels[0], levels[-1]] gives each band its own colour).
     """
     gen = contourpy.contour_generator(xs, ys, np.ma.masked_invalid(z), fill_type="OuterOffset", corner_mask=False)
-    span = levels[-1] - levels[0]
-    open_ended = np.concatenate([[levels[0] - span], levels[1:-1], [levels[-1] + span]])  # the extremes included
+    open_ended = np.concatenate([[-np.inf], levels[1:-1], [np.inf]])  # the extremes in the end bands
     frames = []
     for k, (points, offsets) in enumerate(gen.multi_filled(open_ended)):
         middle = (levels[k] + levels[k + 1]) / 2

@@ -31,7 +31,8 @@ def names(lang: str) -> dict[str, str]:
 def is_signed(contour: pd.DataFrame) -> bool:
     """Whether the surface takes negative values in the box (then levels and loss axes are linear)."""
     z = contour["loss"].to_numpy()
-    return bool(np.nanmin(np.where(np.isfinite(z), z, np.nan)) < 0)
+    finite = z[np.isfinite(z)]
+    return bool(finite.size and finite.min() < 0)
 
 
 def _levels(z: np.ndarray, log: bool) -> np.ndarray:
@@ -63,7 +64,8 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
     color = alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title)
     shaded = alt.Chart(polys).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
         x=x, y=y, order="order:Q", detail="poly:N", color=color, stroke=alt.Stroke("level:Q", scale=scale, legend=None))
-    return alt.layer(shaded, *_nonfinite(grid, x, y)).resolve_scale(stroke="independent")  # per map, like the fill
+    bands = [shaded] if len(polys) else []  # all inf/nan: no bands, and no colour bar for them
+    return alt.layer(*bands, *_nonfinite(grid, x, y)).resolve_scale(stroke="independent")  # per map, like the fill
 
 
 def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart]:

@@ -153,3 +153,11 @@ def _walk(spec: dict) -> tuple[list[dict], dict[str, dict]]:
         else:
             marks.append(m)
     return marks, scales
+
+
+def test_an_all_nan_surface_is_grey_without_a_colour_bar():
+    xs, ys, _ = _grid(lambda x, y: x, n=5)
+    gx, gy = np.meshgrid(xs, ys)
+    spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": np.nan}), BOX, "loss").to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect"]
+    assert "color" not in spec["layer"][0].get("encoding", {})
