@@ -11,6 +11,7 @@ from stabviz.charts import line_chart, log_profile
 from stabviz.experiments import Result
 from stabviz.experiments.loss_pairing import Params
 from stabviz.figures import Block, Figure, Table
+from stabviz.figures.surface_plots import names as surface_names
 from stabviz.figures.surface_plots import surface_map
 from stabviz.i18n import tr
 
@@ -68,7 +69,7 @@ def _map(result: Result, p: Params, loss: str, lang: str) -> alt.LayerChart:
     path = _labelled(result.tables["neuron_path"].query("loss == @loss"), lang)
     path = path.rename(columns={"w": "x", "b": "y", "loss": "name", "loss_value": "loss"})
     path = path.assign(status=_status(path, p.span))[["start", "step", "x", "y", "loss", "status"]]
-    names = {k: _t(f"names.{k}", lang) for k in ("outside", "nonfinite")} | {"loss": _t(f"names.{loss}", lang)}
+    names = surface_names(lang) | {"loss": _t(f"names.{loss}", lang)}  # the markers named as on every map
     title = _t("neuron.map_title", lang, loss=_t(f"names.{loss}", lang), y=p.target, x=f"{p.x:g}")
     return surface_map(grid, path, pd.DataFrame(columns=["x", "y", "kind"]), keys=["start"], color="start", box=box,
                        names=names, title=title, axes=("w", "b"))

@@ -18,6 +18,7 @@ from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 
 BANDS = 12  # colour levels of the contour map
+UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan
 MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
 EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": "cross"}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
@@ -25,7 +26,8 @@ LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
 
 def names(lang: str) -> dict[str, str]:
     """Translated legend names of the map's markers and colour bar."""
-    return {k: tr(f"surfaces.names.{k}", lang) for k in ("outside", "nonfinite", "minimum", "saddle", "loss")}
+    keys = ("outside", "nonfinite", "minimum", "saddle", "loss", "undefined")
+    return {k: tr(f"surfaces.names.{k}", lang) for k in keys}
 
 
 def is_signed(contour: pd.DataFrame) -> bool:
@@ -45,8 +47,9 @@ def _levels(z: np.ndarray, log: bool) -> np.ndarray:
 
 
 def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_title: str,
-            axes: tuple[str, str] = ("x", "y")) -> alt.LayerChart:
-    """Banded filled contours of a long-form (x, y, loss) grid over the box (axes titled ``axes``); inf/nan grey.
+            axes: tuple[str, str] = ("x", "y"), undefined: str = "inf/nan") -> alt.LayerChart:
+    """Banded filled contours of a long-form (x, y, loss) grid over the box (axes titled ``axes``); inf/nan
+    grey, named ``undefined`` in the legend.
 
     The bands are polygons (:mod:`isobands`), drawn opaque with an outline of their own colour, so that
     neighbouring bands meet without a seam; the grid's inf/nan points are grey squares of one cell.
@@ -65,17 +68,20 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
     shaded = alt.Chart(polys).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
         x=x, y=y, order="order:Q", detail="poly:N", color=color, stroke=alt.Stroke("level:Q", scale=scale, legend=None))
     bands = [shaded] if len(polys) else []  # all inf/nan: no bands, and no colour bar for them
-    return alt.layer(*bands, *_nonfinite(grid, x, y)).resolve_scale(stroke="independent")  # per map, like the fill
+    grey = _nonfinite(grid, x, y, undefined)
+    return alt.layer(*bands, *grey).resolve_scale(stroke="independent")  # per map, like the fill
 
 
-def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y) -> list[alt.Chart]:
-    """Grey squares over the grid's inf/nan points, a cell wide each way: the quads the bands leave out."""
+def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y, name: str) -> list[alt.Chart]:
+    """Grey squares over the grid's inf/nan points, a cell wide each way (the quads the bands leave out),
+    with a legend entry ``name``."""
     bad = grid[~np.isfinite(grid["loss"])]
     if bad.empty:
         return []
     dx, dy = np.diff(np.unique(grid["x"])[:2])[0], np.diff(np.unique(grid["y"])[:2])[0]
-    cells = pd.DataFrame({"x": bad["x"] - dx, "x2": bad["x"] + dx, "y": bad["y"] - dy, "y2": bad["y"] + dy})
-    return [alt.Chart(cells).mark_rect(clip=True, aria=False, color="#bbbbbb").encode(x=x, x2="x2:Q", y=y, y2="y2:Q")]
+    cells = pd.DataFrame({"x": bad["x"] - dx, "x2": bad["x"] + dx, "y": bad["y"] - dy, "y2": bad["y"] + dy, "state": name})
+    fill = alt.Fill("state:N", title=None, scale=alt.Scale(domain=[name], range=[UNDEFINED_GREY]))
+    return [alt.Chart(cells).mark_rect(clip=True, aria=False).encode(x=x, x2="x2:Q", y=y, y2="y2:Q", fill=fill)]
 
 
 def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:
@@ -154,7 +160,7 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *,
     ``names`` holds the colour bar's title (``loss``) and the marker names (see :func:`names`).
     """
     paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))  # one legend for all paths
-    layers = [contour(grid, box, names["loss"], axes), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
+    layers = [contour(grid, box, names["loss"], axes, names["undefined"]), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
     chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
     return chart.properties(title=title, width=width, height=height)
 

@@ -110,10 +110,11 @@ def test_nonfinite_points_are_cut_out_and_drawn_grey():
     assert sum(_area(r) for _, rings in polys for r in rings) == pytest.approx(16.0 - 4.0)  # the 4 quads around it
     gx, gy = np.meshgrid(xs, ys)
     grid = pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()})
-    spec = contour(grid, BOX, "loss").to_dict()
+    spec = contour(grid, BOX, "loss", undefined="no loss here").to_dict()
     grey = spec["layer"][-1]
-    assert grey["mark"]["color"] == "#bbbbbb"
-    assert spec["datasets"][grey["data"]["name"]] == [{"x": -1.0, "x2": 1.0, "y": 0.0, "y2": 2.0}]  # the cut quads
+    assert grey["encoding"]["fill"]["scale"] == {"domain": ["no loss here"], "range": ["#bbbbbb"]}  # in the legend
+    cut = [{"x": -1.0, "x2": 1.0, "y": 0.0, "y2": 2.0, "state": "no loss here"}]  # the four quads around the point
+    assert spec["datasets"][grey["data"]["name"]] == cut
 
 
 def test_the_colour_scale_spans_the_finite_levels():
@@ -160,4 +161,4 @@ def test_an_all_nan_surface_is_grey_without_a_colour_bar():
     gx, gy = np.meshgrid(xs, ys)
     spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": np.nan}), BOX, "loss").to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect"]
-    assert "color" not in spec["layer"][0].get("encoding", {})
+    assert "color" not in spec["layer"][0]["encoding"]  # no colour bar: there are no bands
