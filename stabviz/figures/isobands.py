@@ -16,10 +16,19 @@ COLUMNS = ["x", "y", "order", "poly", "level"]
 
 
 def edges(z: np.ndarray, bands: int) -> np.ndarray:
-    """``bands + 1`` equally spaced level boundaries over the finite values of ``z`` (never empty)."""
+    """``bands + 1`` strictly increasing, equally spaced level boundaries over the finite values of ``z``.
+
+    A flat surface (or one flat to float precision) gets bands around its value; a range up to ±1e308
+    does not overflow, since no difference of the extremes is taken.
+    """
     finite = z[np.isfinite(z)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    return np.linspace(lo, hi if hi > lo else lo + 1.0, bands + 1)
+    t = np.linspace(0.0, 1.0, bands + 1)
+    levels = lo * (1 - t) + hi * t
+    if np.all(np.diff(levels) > 0):
+        return levels
+    half = max(abs(lo), 1.0) * 1e-3
+    return (lo - half) * (1 - t) + (lo + half) * t
 
 
 def isobands(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels: np.ndarray) -> pd.DataFrame:

@@ -1,11 +1,16 @@
 """Contour maps: the bands tile the box, every grid point lies in the band of its own value, holes are
 wound against their outer ring (so the nonzero fill leaves them empty), and inf/nan points are cut out."""
 
+import json
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
 import vl_convert
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from stabviz.figures.isobands import edges, isobands
 from stabviz.figures.surface_plots import contour
@@ -162,3 +167,19 @@ def test_an_all_nan_surface_is_grey_without_a_colour_bar():
     spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": np.nan}), BOX, "loss").to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect"]
     assert "color" not in spec["layer"][0]["encoding"]  # no colour bar: there are no bands
+
+
+@settings(max_examples=100, deadline=None)
+@given(z=arrays(np.float64, st.tuples(st.integers(2, 7), st.integers(2, 7)),
+                elements=st.one_of(st.floats(-1e300, 1e300), st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1e-300]))))
+def test_any_grid_tiles_its_finite_quads_and_draws(z):
+    """Whatever the values (huge, tiny, flat, inf, nan): the bands cover exactly the quads with four finite corners."""
+    xs, ys = np.linspace(0.0, 1.0, z.shape[1]), np.linspace(0.0, 2.0, z.shape[0])
+    polys = _polygons(isobands(xs, ys, z, edges(z, 12)))
+    finite = np.isfinite(z)
+    whole = finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]
+    quad = (xs[1] - xs[0]) * (ys[1] - ys[0])
+    assert sum(_area(r) for _, rings in polys for r in rings) == pytest.approx(whole.sum() * quad, rel=1e-6, abs=1e-12)
+    gx, gy = np.meshgrid(xs, ys)
+    json.dumps(contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), (0, 1, 0, 2), "f").to_dict(),
+               allow_nan=False)
