@@ -19,7 +19,8 @@ from stabviz.runtime import dtype_range
 
 WIDTH, HEIGHT = 640, 320  # export size in CSS pixels (PNG is rendered at 2x)
 CJK_FONT = "WenQuanYi Micro Hei"
-STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": "cross"}
+X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z"  # ✕ (Vega's "cross" is ✚)
+STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": X_SHAPE}
 EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
 
 

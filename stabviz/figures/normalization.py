@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile, series
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, line_chart, log_profile, series
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
 from stabviz.experiments.normalization_nets import NORM_LABELS
@@ -84,7 +84,7 @@ def _ratios(table: pd.DataFrame, lang: str) -> str:
 def _nan_marks(df: pd.DataFrame, lang: str) -> alt.Chart:
     """✕ at the top of the axis for layers whose share is nan (nan activations), so none vanish from the chart."""
     bad = df[df["saturated"].isna()].assign(saturated=1.0, state=tr("common.state.nan", lang))
-    return alt.Chart(bad).mark_point(shape="cross", size=90, filled=True).encode(
+    return alt.Chart(bad).mark_point(shape=X_SHAPE, size=90, filled=True).encode(
         x="layer:Q", y="saturated:Q", color=series("norm"), tooltip=["norm:N", "layer:Q", "state:N"])
 
 

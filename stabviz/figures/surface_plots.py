@@ -13,14 +13,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH, series
+from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH, X_SHAPE, series
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 
 BANDS = 12  # colour levels of the contour map
 UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan
 MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
-EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": "cross"}
+EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": X_SHAPE}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
 
 
@@ -177,6 +177,6 @@ def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, 
     if dash:
         enc["strokeDash"] = series(dash, alt.StrokeDash)
     line = alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(y=y_enc, tooltip=list(df.columns), **enc)
-    marks = alt.Chart(bad).mark_point(shape="cross", size=90, filled=True).encode(
+    marks = alt.Chart(bad).mark_point(shape=X_SHAPE, size=90, filled=True).encode(
         y=y_enc, tooltip=[*df.columns, "state:N"], **{k: v for k, v in enc.items() if k != "strokeDash"})
     return alt.layer(line, *([marks] if len(bad) else [])).properties(title=title, width=WIDTH, height=HEIGHT)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from stabviz.charts import X_SHAPE
 from stabviz.experiments import normalization as norm
 from stabviz.experiments import run_section
 from stabviz.experiments.normalization_nets import NetSpec, build, groups_used, inputs, norm_layer
@@ -193,5 +194,5 @@ def test_a_nan_activation_is_reported_as_nan_and_drawn_not_dropped():
     theory = pd.DataFrame({"activation": ["sigmoid", "tanh"], "saturated": [0.004, 0.03]})
     result = norm.Result({"saturation": table, "saturation_theory": theory})
     spec = saturation_view(result, small(), "en")[0].chart.to_dict()
-    marks = [layer for layer in spec["layer"] if layer.get("mark", {}).get("shape") == "cross"]
+    marks = [layer for layer in spec["layer"] if layer.get("mark", {}).get("shape") == X_SHAPE]
     assert marks and spec["datasets"][marks[0]["data"]["name"]][0]["state"] == "nan"
