@@ -31,29 +31,34 @@ def edges(z: np.ndarray, bands: int) -> np.ndarray:
     return (lo - half) * (1 - t) + (lo + half) * t
 
 
-def isobands(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels: np.ndarray) -> pd.DataFrame:
+def isobands(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels: np.ndarray,
+             max_vertices: int | None = None) -> pd.DataFrame | None:
     """Polygons where z lies between ``levels[k]`` and ``levels[k+1]``, over the grid z[iy, ix]; inf/nan points cut out.
 
     One row per vertex: x, y, ``order`` within its polygon, ``poly`` (an id) and ``level`` (the band's
     middle, so a quantize colour scale over [levels[0], levels[-1]] gives each band its own colour).
+    None if the bands need more than ``max_vertices``: a surface that oscillates faster than the grid.
     """
     gen = contourpy.contour_generator(xs, ys, np.ma.masked_invalid(z), fill_type="OuterOffset", corner_mask=False)
-    open_ended = np.concatenate([[-np.inf], levels[1:-1], [np.inf]])  # the extremes in the end bands
-    frames = []
-    for k, (points, offsets) in enumerate(gen.multi_filled(open_ended)):
-        middle = (levels[k] + levels[k + 1]) / 2
-        for pts, offs in zip(points, offsets, strict=True):
-            frames.append(_polygon(pts, offs, len(frames), middle))
-    if not frames:
+    bands = gen.multi_filled(np.concatenate([[-np.inf], levels[1:-1], [np.inf]]))  # the extremes in the end bands
+    if max_vertices is not None and sum(len(p) for points, _ in bands for p in points) > max_vertices:
+        return None
+    parts = [_polygon(pts, offs, middle) for k, (points, offsets) in enumerate(bands)
+             for middle in [(levels[k] + levels[k + 1]) / 2] for pts, offs in zip(points, offsets, strict=True)]
+    if not parts:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    xy = np.concatenate([xy for xy, _ in parts])
+    lengths = [len(xy) for xy, _ in parts]
+    return pd.DataFrame({
+        "x": xy[:, 0], "y": xy[:, 1], "order": np.concatenate([np.arange(n) for n in lengths]),
+        "poly": np.repeat(np.arange(len(parts)), lengths), "level": np.repeat([lv for _, lv in parts], lengths),
+    })
 
 
-def _polygon(points: np.ndarray, offsets: np.ndarray, poly: int, level: float) -> pd.DataFrame:
-    """A polygon's rings, each without its collinear vertices, with a NaN row after each ring."""
+def _polygon(points: np.ndarray, offsets: np.ndarray, level: float) -> tuple[np.ndarray, float]:
+    """A polygon's rings, each without its collinear vertices, a NaN row between rings; and its level."""
     rings = [_simplify(points[a:b]) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-    xy = np.concatenate([np.vstack([r, [[np.nan, np.nan]]]) for r in rings])[:-1]
-    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "order": np.arange(len(xy)), "poly": poly, "level": level})
+    return np.concatenate([np.vstack([r, [[np.nan, np.nan]]]) for r in rings])[:-1], level
 
 
 def _simplify(ring: np.ndarray) -> np.ndarray:

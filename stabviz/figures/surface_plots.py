@@ -19,6 +19,7 @@ from stabviz.i18n import tr
 
 BANDS = 12  # colour levels of the contour map
 UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan
+MAX_DETAIL = 2  # band vertices per grid point past which the grid cannot resolve the surface: drawn as cells
 MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
 EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": X_SHAPE}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
@@ -52,24 +53,41 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
     grey, named ``undefined`` in the legend.
 
     The bands are polygons (:mod:`isobands`), drawn opaque with an outline of their own colour, so that
-    neighbouring bands meet without a seam; the grid's inf/nan points are grey squares of one cell.
+    neighbouring bands meet without a seam; the grid's inf/nan points are grey squares of one cell. A
+    surface with more detail than the grid resolves (an oscillating formula) is drawn as one cell per point.
     """
-    xs, ys = np.unique(grid["x"]), np.unique(grid["y"])
     log = not is_signed(grid)
-    z = grid.assign(level=_levels(grid["loss"].to_numpy(), log)).pivot(index="y", columns="x", values="level")
+    level = _levels(grid["loss"].to_numpy(), log)
+    z = grid.assign(level=level).pivot(index="y", columns="x", values="level")
     levels = edges(z.to_numpy(), BANDS)
-    digits = 2 + int(np.ceil(-np.log10(min(xs[1] - xs[0], ys[1] - ys[0]))))  # 1/100 of a cell
-    polys = isobands(xs, ys, z.to_numpy(), levels).round({"x": digits, "y": digits})
     scale = alt.Scale(type="quantize", domain=[levels[0], levels[-1]], scheme={"name": "viridis", "count": BANDS},
                       nice=False)
     x = alt.X("x:Q", scale=alt.Scale(domain=list(box[:2]), nice=False, zero=False), title=axes[0])
     y = alt.Y("y:Q", scale=alt.Scale(domain=list(box[2:]), nice=False, zero=False), title=axes[1])
-    color = alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title)
-    shaded = alt.Chart(polys).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
-        x=x, y=y, order="order:Q", detail="poly:N", color=color, stroke=alt.Stroke("level:Q", scale=scale, legend=None))
-    bands = [shaded] if len(polys) else []  # all inf/nan: no bands, and no colour bar for them
-    grey = _nonfinite(grid, x, y, undefined)
-    return alt.layer(*bands, *grey).resolve_scale(stroke="independent")  # per map, like the fill
+    enc = {"x": x, "y": y, "color": alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title),
+           "stroke": alt.Stroke("level:Q", scale=scale, legend=None)}  # an outline in the fill's colour: no seams
+    polys = isobands(z.columns.to_numpy(), z.index.to_numpy(), z.to_numpy(), levels, MAX_DETAIL * z.size)
+    if polys is None:
+        cells = _cells(grid, level)
+        shaded = alt.Chart(cells).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(x2="x2:Q", y2="y2:Q", **enc)
+    else:
+        cells = polys.round({"x": _digits(grid), "y": _digits(grid)})
+        shaded = alt.Chart(cells).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
+            order="order:Q", detail="poly:N", **enc)
+    bands = [shaded] if len(cells) else []  # all inf/nan: no bands, and no colour bar for them
+    return alt.layer(*bands, *_nonfinite(grid, x, y, undefined)).resolve_scale(stroke="independent")  # per map
+
+
+def _digits(grid: pd.DataFrame) -> int:
+    """Decimals that keep coordinates to 1/100 of a grid cell (less JSON, no visible change)."""
+    return 2 + int(np.ceil(-np.log10(min(np.diff(np.unique(grid[c])[:2])[0] for c in ("x", "y")))))
+
+
+def _cells(grid: pd.DataFrame, level: np.ndarray) -> pd.DataFrame:
+    """One cell around each grid point with a finite level: x..x2, y..y2 and its level."""
+    dx, dy = (np.diff(np.unique(grid[c])[:2])[0] / 2 for c in ("x", "y"))
+    cells = pd.DataFrame({"x": grid["x"] - dx, "x2": grid["x"] + dx, "y": grid["y"] - dy, "y2": grid["y"] + dy})
+    return cells.round(_digits(grid)).assign(level=level)[np.isfinite(level)]
 
 
 def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y, name: str) -> list[alt.Chart]:

@@ -7,6 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import vl_convert
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from stabviz.figures.isobands import edges, isobands
 from stabviz.figures.surface_plots import contour
+from stabviz.surfaces import SURFACES, grid, surface_fn
 
 BOX = (-2.0, 2.0, -1.0, 3.0)
 
@@ -183,3 +185,22 @@ def test_any_grid_tiles_its_finite_quads_and_draws(z):
     gx, gy = np.meshgrid(xs, ys)
     json.dumps(contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), (0, 1, 0, 2), "f").to_dict(),
                allow_nan=False)
+
+
+def test_a_surface_finer_than_the_grid_is_drawn_as_one_cell_per_point():
+    """An oscillating formula would need thousands of polygons: beyond 2 vertices per grid point, cells."""
+    xs, ys, z = _grid(lambda x, y: np.sin(40 * x) * np.cos(40 * y), n=31)
+    assert isobands(xs, ys, z, edges(z, 12), max_vertices=2 * z.size) is None
+    gx, gy = np.meshgrid(xs, ys)
+    spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), BOX, "loss").to_dict()
+    cells = spec["layer"][0]
+    assert cells["mark"]["type"] == "rect" and cells["encoding"]["stroke"]["field"] == "level"  # outlined: no seams
+    assert len(spec["datasets"][cells.get("data", spec.get("data"))["name"]]) == z.size
+
+
+def test_the_surfaces_of_the_pages_are_drawn_as_bands():
+    """Every built-in surface stays within the vertex budget on the pages' 61 x 61 grid."""
+    for name, surface in SURFACES.items():
+        g = grid(surface_fn(name, 10, 1), surface.box, 61, torch.float64)
+        layer = contour(g, surface.box, "loss").to_dict()["layer"][0]
+        assert layer["mark"]["type"] == "line", name
