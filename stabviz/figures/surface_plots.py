@@ -19,7 +19,7 @@ from stabviz.i18n import tr
 
 BANDS = 12  # colour levels of the contour map
 UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan
-MAX_DETAIL = 2  # band vertices per grid point past which the grid cannot resolve the surface: drawn as cells
+MAX_VERTICES = 8000  # band vertices sent at most (the pages' surfaces need <= 4,800); past it: one cell per point
 MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
 EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": X_SHAPE}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
@@ -54,7 +54,8 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
 
     The bands are polygons (:mod:`isobands`), drawn opaque with an outline of their own colour, so that
     neighbouring bands meet without a seam; the grid's inf/nan points are grey squares of one cell. A
-    surface with more detail than the grid resolves (an oscillating formula) is drawn as one cell per point.
+    surface whose bands would need more than MAX_VERTICES (a formula oscillating faster than the grid
+    resolves) is drawn as one cell per grid point instead.
     """
     log = not is_signed(grid)
     level = _levels(grid["loss"].to_numpy(), log)
@@ -66,7 +67,7 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
     y = alt.Y("y:Q", scale=alt.Scale(domain=list(box[2:]), nice=False, zero=False), title=axes[1])
     enc = {"x": x, "y": y, "color": alt.Color("level:Q", scale=scale, title=("log10 " if log else "") + level_title),
            "stroke": alt.Stroke("level:Q", scale=scale, legend=None)}  # an outline in the fill's colour: no seams
-    polys = isobands(z.columns.to_numpy(), z.index.to_numpy(), z.to_numpy(), levels, MAX_DETAIL * z.size)
+    polys = isobands(z.columns.to_numpy(), z.index.to_numpy(), z.to_numpy(), levels, MAX_VERTICES)
     if polys is None:
         cells = _cells(grid, level)
         shaded = alt.Chart(cells).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(x2="x2:Q", y2="y2:Q", **enc)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from stabviz.figures.isobands import edges, isobands
-from stabviz.figures.surface_plots import contour
+from stabviz.figures.surface_plots import MAX_VERTICES, contour
 from stabviz.surfaces import SURFACES, grid, surface_fn
 
 BOX = (-2.0, 2.0, -1.0, 3.0)
@@ -188,9 +188,9 @@ def test_any_grid_tiles_its_finite_quads_and_draws(z):
 
 
 def test_a_surface_finer_than_the_grid_is_drawn_as_one_cell_per_point():
-    """An oscillating formula would need thousands of polygons: beyond 2 vertices per grid point, cells."""
-    xs, ys, z = _grid(lambda x, y: np.sin(40 * x) * np.cos(40 * y), n=31)
-    assert isobands(xs, ys, z, edges(z, 12), max_vertices=2 * z.size) is None
+    """An oscillating formula would need thousands of polygons (85,000 vertices here): cells instead."""
+    xs, ys, z = _grid(lambda x, y: np.sin(40 * x) * np.cos(40 * y), n=61)
+    assert isobands(xs, ys, z, edges(z, 12), max_vertices=MAX_VERTICES) is None
     gx, gy = np.meshgrid(xs, ys)
     spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), BOX, "loss").to_dict()
     cells = spec["layer"][0]
@@ -198,9 +198,10 @@ def test_a_surface_finer_than_the_grid_is_drawn_as_one_cell_per_point():
     assert len(spec["datasets"][cells.get("data", spec.get("data"))["name"]]) == z.size
 
 
-def test_the_surfaces_of_the_pages_are_drawn_as_bands():
-    """Every built-in surface stays within the vertex budget on the pages' 61 x 61 grid."""
+@pytest.mark.parametrize("points", [11, 61])
+def test_the_surfaces_of_the_pages_are_drawn_as_bands(points):
+    """Every built-in surface stays within the vertex budget, on the coarsest grid and on the optimizers' grid."""
     for name, surface in SURFACES.items():
-        g = grid(surface_fn(name, 10, 1), surface.box, 61, torch.float64)
+        g = grid(surface_fn(name, 10, 1), surface.box, points, torch.float64)
         layer = contour(g, surface.box, "loss").to_dict()["layer"][0]
         assert layer["mark"]["type"] == "line", name
