@@ -69,13 +69,13 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
            "stroke": alt.Stroke("level:Q", scale=scale, legend=None)}  # an outline in the fill's colour: no seams
     polys = isobands(z.columns.to_numpy(), z.index.to_numpy(), z.to_numpy(), levels, MAX_VERTICES)
     if polys is None:
-        cells = _cells(grid, level)
-        shaded = alt.Chart(cells).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(x2="x2:Q", y2="y2:Q", **enc)
+        shapes = _cells(grid, level)
+        shaded = alt.Chart(shapes).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(x2="x2:Q", y2="y2:Q", **enc)
     else:
-        cells = polys.round({"x": _digits(grid), "y": _digits(grid)})
-        shaded = alt.Chart(cells).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
+        shapes = polys.round({"x": _digits(grid), "y": _digits(grid)})
+        shaded = alt.Chart(shapes).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
             order="order:Q", detail="poly:N", **enc)
-    bands = [shaded] if len(cells) else []  # all inf/nan: no bands, and no colour bar for them
+    bands = [shaded] if len(shapes) else []  # all inf/nan: no bands, and no colour bar for them
     return alt.layer(*bands, *_nonfinite(grid, x, y, undefined)).resolve_scale(stroke="independent")  # per map
 
 
