@@ -135,3 +135,14 @@ def test_language_survives_navigation(page, app_url):
     wait_drawn(page)
     assert "lang=zh" in page.url
     assert CJK.search(page.locator("h1").first.inner_text())
+
+
+def test_contour_bands_are_filled_polygons_in_the_browser(page, app_url):
+    """Each band of the newton map is one filled path, one colour per band (Vega keeps the lines' fill)."""
+    open_link(page, f"{app_url}/newton")
+    fills = page.locator(".vega-embed").first.evaluate(
+        "e => [...e.querySelectorAll('g.mark-line path')].map(p => p.getAttribute('fill')).filter(f => f && f !== 'none')")
+    rows = next(rows for b in _all_blocks("newton", {}) if isinstance(b, Figure)
+                for rows in b.chart.to_dict()["datasets"].values() if rows and "poly" in rows[0])
+    assert len(fills) == len({r["poly"] for r in rows})
+    assert len(set(fills)) == len({r["level"] for r in rows}) == 12
