@@ -43,22 +43,25 @@ def isobands(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels: np.ndarray,
     bands = gen.multi_filled(np.concatenate([[-np.inf], levels[1:-1], [np.inf]]))  # the extremes in the end bands
     if max_vertices is not None and sum(len(p) for points, _ in bands for p in points) > max_vertices:
         return None
-    parts = [_polygon(pts, offs, middle) for k, (points, offsets) in enumerate(bands)
-             for middle in [(levels[k] + levels[k + 1]) / 2] for pts, offs in zip(points, offsets, strict=True)]
-    if not parts:
+    polygons, middles = [], []
+    for k, (points, offsets) in enumerate(bands):
+        for pts, offs in zip(points, offsets, strict=True):
+            polygons.append(_polygon(pts, offs))
+            middles.append((levels[k] + levels[k + 1]) / 2)
+    if not polygons:
         return pd.DataFrame(columns=COLUMNS)
-    xy = np.concatenate([xy for xy, _ in parts])
-    lengths = [len(xy) for xy, _ in parts]
+    lengths = [len(xy) for xy in polygons]
+    xy = np.concatenate(polygons)
     return pd.DataFrame({
         "x": xy[:, 0], "y": xy[:, 1], "order": np.concatenate([np.arange(n) for n in lengths]),
-        "poly": np.repeat(np.arange(len(parts)), lengths), "level": np.repeat([lv for _, lv in parts], lengths),
+        "poly": np.repeat(np.arange(len(polygons)), lengths), "level": np.repeat(middles, lengths),
     })
 
 
-def _polygon(points: np.ndarray, offsets: np.ndarray, level: float) -> tuple[np.ndarray, float]:
-    """A polygon's rings, each without its collinear vertices, a NaN row between rings; and its level."""
+def _polygon(points: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A polygon's rings, each without its collinear vertices, with a NaN row between rings."""
     rings = [_simplify(points[a:b]) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-    return np.concatenate([np.vstack([r, [[np.nan, np.nan]]]) for r in rings])[:-1], level
+    return np.concatenate([np.vstack([r, [[np.nan, np.nan]]]) for r in rings])[:-1]
 
 
 def _simplify(ring: np.ndarray) -> np.ndarray:

@@ -60,6 +60,8 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
     log = not is_signed(grid)
     level = _levels(grid["loss"].to_numpy(), log)
     z = grid.assign(level=level).pivot(index="y", columns="x", values="level")
+    step = (z.columns[1] - z.columns[0], z.index[1] - z.index[0])
+    digits = 2 + int(np.ceil(-np.log10(min(step))))  # coordinates to 1/100 of a cell: less JSON, no visible change
     levels = edges(z.to_numpy(), BANDS)
     scale = alt.Scale(type="quantize", domain=[levels[0], levels[-1]], scheme={"name": "viridis", "count": BANDS},
                       nice=False)
@@ -69,38 +71,32 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
            "stroke": alt.Stroke("level:Q", scale=scale, legend=None)}  # an outline in the fill's colour: no seams
     polys = isobands(z.columns.to_numpy(), z.index.to_numpy(), z.to_numpy(), levels, MAX_VERTICES)
     if polys is None:
-        shapes = _cells(grid, level)
+        shapes = _squares(grid, (step[0] / 2, step[1] / 2)).round(digits).assign(level=level)[np.isfinite(level)]
         shaded = alt.Chart(shapes).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(x2="x2:Q", y2="y2:Q", **enc)
     else:
-        shapes = polys.round({"x": _digits(grid), "y": _digits(grid)})
+        shapes = polys.round({"x": digits, "y": digits})
         shaded = alt.Chart(shapes).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
             order="order:Q", detail="poly:N", **enc)
     bands = [shaded] if len(shapes) else []  # all inf/nan: no bands, and no colour bar for them
-    return alt.layer(*bands, *_nonfinite(grid, x, y, undefined)).resolve_scale(stroke="independent")  # per map
+    grey = _nonfinite(grid, x, y, undefined, step)
+    return alt.layer(*bands, *grey).resolve_scale(stroke="independent")  # per map
 
 
-def _digits(grid: pd.DataFrame) -> int:
-    """Decimals that keep coordinates to 1/100 of a grid cell (less JSON, no visible change)."""
-    return 2 + int(np.ceil(-np.log10(min(np.diff(np.unique(grid[c])[:2])[0] for c in ("x", "y")))))
+def _squares(points: pd.DataFrame, half: tuple[float, float]) -> pd.DataFrame:
+    """A rectangle x..x2, y..y2 around each point, ``half`` its half-width and half-height."""
+    return pd.DataFrame({"x": points["x"] - half[0], "x2": points["x"] + half[0],
+                         "y": points["y"] - half[1], "y2": points["y"] + half[1]})
 
 
-def _cells(grid: pd.DataFrame, level: np.ndarray) -> pd.DataFrame:
-    """One cell around each grid point with a finite level: x..x2, y..y2 and its level."""
-    dx, dy = (np.diff(np.unique(grid[c])[:2])[0] / 2 for c in ("x", "y"))
-    cells = pd.DataFrame({"x": grid["x"] - dx, "x2": grid["x"] + dx, "y": grid["y"] - dy, "y2": grid["y"] + dy})
-    return cells.round(_digits(grid)).assign(level=level)[np.isfinite(level)]
-
-
-def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y, name: str) -> list[alt.Chart]:
-    """Grey squares over the grid's inf/nan points, a cell wide each way (the quads the bands leave out),
-    with a legend entry ``name``."""
+def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y, name: str, step: tuple[float, float]) -> list[alt.Chart]:
+    """Grey squares over the grid's inf/nan points, a grid ``step`` wide each way (the quads the bands leave
+    out), with a legend entry ``name``."""
     bad = grid[~np.isfinite(grid["loss"])]
     if bad.empty:
         return []
-    dx, dy = np.diff(np.unique(grid["x"])[:2])[0], np.diff(np.unique(grid["y"])[:2])[0]
-    cells = pd.DataFrame({"x": bad["x"] - dx, "x2": bad["x"] + dx, "y": bad["y"] - dy, "y2": bad["y"] + dy, "state": name})
     fill = alt.Fill("state:N", title=None, scale=alt.Scale(domain=[name], range=[UNDEFINED_GREY]))
-    return [alt.Chart(cells).mark_rect(clip=True, aria=False).encode(x=x, x2="x2:Q", y=y, y2="y2:Q", fill=fill)]
+    return [alt.Chart(_squares(bad, step).assign(state=name)).mark_rect(clip=True, aria=False).encode(
+        x=x, x2="x2:Q", y=y, y2="y2:Q", fill=fill)]
 
 
 def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:
