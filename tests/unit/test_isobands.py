@@ -25,6 +25,12 @@ def _grid(f, n: int = 41, box: tuple[float, float, float, float] = BOX):
     return xs, ys, f(*np.meshgrid(xs, ys))
 
 
+def _long(xs: np.ndarray, ys: np.ndarray, z) -> pd.DataFrame:
+    """The grid in long form (x, y, loss), as the pages pass it to ``contour``."""
+    gx, gy = np.meshgrid(xs, ys)
+    return pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": np.broadcast_to(z, gx.shape).ravel()})
+
+
 def _rosenbrock(x, y):
     return np.log10((1 - x) ** 2 + 100 * (y - x**2) ** 2 + 1e-3)
 
@@ -115,8 +121,7 @@ def test_nonfinite_points_are_cut_out_and_drawn_grey():
     z[2, 2] = np.nan
     polys = _polygons(isobands(xs, ys, z, edges(z, 12)))
     assert sum(_area(r) for _, rings in polys for r in rings) == pytest.approx(16.0 - 4.0)  # the 4 quads around it
-    gx, gy = np.meshgrid(xs, ys)
-    grid = pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()})
+    grid = _long(xs, ys, z)
     spec = contour(grid, BOX, "loss", undefined="no loss here").to_dict()
     grey = spec["layer"][-1]
     assert grey["encoding"]["fill"]["scale"] == {"domain": ["no loss here"], "range": ["#bbbbbb"]}  # in the legend
@@ -126,8 +131,7 @@ def test_nonfinite_points_are_cut_out_and_drawn_grey():
 
 def test_the_colour_scale_spans_the_finite_levels():
     xs, ys, z = _grid(lambda x, y: x**2 + y**2)
-    gx, gy = np.meshgrid(xs, ys)
-    grid = pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()})
+    grid = _long(xs, ys, z)
     spec = contour(grid, BOX, "loss").to_dict()
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
     assert scale["type"] == "quantize"
@@ -140,8 +144,7 @@ def test_each_band_is_outlined_in_its_own_fill_colour_also_side_by_side():
     maps = []
     for scale in (1.0, 50.0):
         xs, ys, z = _grid(lambda x, y, s=scale: s * x**2 + y**2 + 1)
-        gx, gy = np.meshgrid(xs, ys)
-        maps.append(contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), BOX, "loss"))
+        maps.append(contour(_long(xs, ys, z), BOX, "loss"))
     vega = vl_convert.vegalite_to_vega(alt.hconcat(*maps).resolve_scale(color="independent").to_dict())
     marks, scales = _walk(vega)
     bands = [m for m in marks if m["type"] == "line" and "fill" in m["encode"]["update"]]
@@ -165,8 +168,7 @@ def _walk(spec: dict) -> tuple[list[dict], dict[str, dict]]:
 
 def test_an_all_nan_surface_is_grey_without_a_colour_bar():
     xs, ys, _ = _grid(lambda x, y: x, n=5)
-    gx, gy = np.meshgrid(xs, ys)
-    spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": np.nan}), BOX, "loss").to_dict()
+    spec = contour(_long(xs, ys, np.nan), BOX, "loss").to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rect"]
     assert "color" not in spec["layer"][0]["encoding"]  # no colour bar: there are no bands
 
@@ -182,17 +184,14 @@ def test_any_grid_tiles_its_finite_quads_and_draws(z):
     whole = finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]
     quad = (xs[1] - xs[0]) * (ys[1] - ys[0])
     assert sum(_area(r) for _, rings in polys for r in rings) == pytest.approx(whole.sum() * quad, rel=1e-6, abs=1e-12)
-    gx, gy = np.meshgrid(xs, ys)
-    json.dumps(contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), (0, 1, 0, 2), "f").to_dict(),
-               allow_nan=False)
+    json.dumps(contour(_long(xs, ys, z), (0, 1, 0, 2), "f").to_dict(), allow_nan=False)
 
 
 def test_a_surface_finer_than_the_grid_is_drawn_as_one_cell_per_point():
     """An oscillating formula would need thousands of polygons (85,000 vertices here): cells instead."""
     xs, ys, z = _grid(lambda x, y: np.sin(40 * x) * np.cos(40 * y), n=61)
     assert isobands(xs, ys, z, edges(z, 12), max_vertices=MAX_VERTICES) is None
-    gx, gy = np.meshgrid(xs, ys)
-    spec = contour(pd.DataFrame({"x": gx.ravel(), "y": gy.ravel(), "loss": z.ravel()}), BOX, "loss").to_dict()
+    spec = contour(_long(xs, ys, z), BOX, "loss").to_dict()
     cells = spec["layer"][0]
     assert cells["mark"]["type"] == "rect" and cells["encoding"]["stroke"]["field"] == "level"  # outlined: no seams
     assert len(spec["datasets"][cells.get("data", spec.get("data"))["name"]]) == z.size
