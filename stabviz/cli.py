@@ -116,7 +116,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     for sec in sections:
         result = experiments.run_section(sec, params)
         for fig in figures.figures_of(views[sec.name](result, params, lang)).values():
-            chart = fig.themed(lang)
+            chart = fig.spec(lang)
             data = export.to_png(chart) if args.format == "png" else export.to_svg(chart)
             path = out / f"{fig.name}.{args.format}"
             path.write_bytes(data)

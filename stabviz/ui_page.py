@@ -116,7 +116,7 @@ def rendered_blocks(name: str, section: str, params: ParamsBase, lang: str, _res
     ``_result`` is not hashed: it is determined by (name, section, params), which are.
     """
     blocks = figs.load(name).VIEWS[section](_result, params, lang)
-    return [Figure(b.name, b.themed(lang).to_dict(), b.caption) if isinstance(b, Figure) else b for b in blocks]
+    return [Figure(b.name, b.spec(lang), b.caption) if isinstance(b, Figure) else b for b in blocks]
 
 
 def draw(blocks: list[Block], lang: str) -> None:

@@ -25,10 +25,11 @@ class Figure:
     """A chart with a file-name stem and a caption saying what to see."""
 
     name: str  # file stem, e.g. "activations_chain"
-    chart: alt.TopLevelMixin  # un-themed; see :meth:`themed`
+    chart: alt.TopLevelMixin  # un-themed; see :meth:`spec`
     caption: str = ""
 
-    def themed(self, lang: str) -> alt.TopLevelMixin:
+    def spec(self, lang: str) -> dict:
+        """The themed Vega-Lite dict: what the page draws and the exports render."""
         return themed(self.chart, lang)
 
 

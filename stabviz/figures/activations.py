@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile, series
+from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.activations import Params
 from stabviz.figures import Block, Figure, Table
@@ -39,10 +39,11 @@ def curves_view(result: Result, p: Params, lang: str) -> list[Block]:
     f_chart = line_chart(curves, "x", "f", "function", x_title="x", y_title="f(x)", title=t("f_title"))
     d_chart = line_chart(curves, "x", "df", "function", x_title="x", y_title="f'(x)", title=t("df_title"))
     spans = alt.Chart(_saturated_spans(curves, p.threshold)).mark_rect(opacity=0.12).encode(
-        x="x:Q", x2="x2:Q", color=series("function"))
+        x=alt.X("x:Q"), x2=alt.X2("x2:Q"), color=series("function"))
     rules = pd.DataFrame({"y": [p.threshold, -p.threshold, 0.25], "label": ["+thr", "-thr", "1/4"]})
-    rule = alt.Chart(rules).mark_rule(strokeDash=[3, 3], color="grey").encode(y="y:Q", tooltip=["label:N", "y:Q"])
-    d_chart = alt.layer(spans, d_chart, rule).properties(width=WIDTH, height=HEIGHT)
+    rule = alt.Chart(rules).mark_rule(strokeDash=[3, 3], color="grey").encode(
+        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
+    d_chart = alt.layer(spans, d_chart, rule, width=WIDTH, height=HEIGHT)
     return [
         Figure("activations_f", f_chart, t("f_caption")),
         Figure("activations_df", d_chart, t("df_caption", threshold=f"{p.threshold:g}")),

@@ -151,8 +151,8 @@ def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
     if not p.clip:
         return chart
     rule = alt.Chart(pd.DataFrame({"y": [p.max_norm], "label": [_t("training.max_norm", lang, value=f"{p.max_norm:g}")]}))
-    rule = rule.mark_rule(color="black", strokeDash=[4, 2]).encode(y="y:Q", tooltip=["label:N"])
-    return alt.layer(chart, rule).properties(title=chart.title)
+    rule = rule.mark_rule(color="black", strokeDash=[4, 2]).encode(y=alt.Y("y:Q"), tooltip=[alt.Tooltip("label:N")])
+    return alt.layer(chart, rule, title=chart.title)
 
 
 def _change_chart(layers: pd.DataFrame, p: Params, lang: str) -> alt.LayerChart:

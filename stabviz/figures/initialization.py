@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile
+from stabviz.charts import HEIGHT, WIDTH, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.initialization import Params
 from stabviz.figures import Block, Figure, Table
@@ -71,14 +71,14 @@ def _histogram_blocks(result: Result, p: Params, lang: str) -> list[Block]:
     """Faceted histograms (rows: schemes, columns: layers) and their summary table."""
     hist = _named(result.tables["histograms"], p, lang)
     bars = alt.Chart(hist).mark_rect(color="#4c78a8").encode(
-        x=alt.X("bin_lo:Q", title=_t("hist.x", lang), axis=alt.Axis(format="~g", tickCount=3)), x2="bin_hi:Q",
+        x=alt.X("bin_lo:Q", title=_t("hist.x", lang), axis=alt.Axis(format="~g", tickCount=3)), x2=alt.X2("bin_hi:Q"),
         y=alt.Y("fraction:Q", title=_t("hist.y", lang), axis=alt.Axis(format="~%", tickCount=3)),
-        tooltip=["scheme:N", "layer:O", "bin_lo:Q", "bin_hi:Q", "count:Q"],
+        tooltip=tooltips(["scheme:N", "layer:O", "bin_lo:Q", "bin_hi:Q", "count:Q"]),
     ).properties(width=HIST_CELL[0], height=HIST_CELL[1])
     chart = bars.facet(
         row=alt.Row("scheme:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=200)),
         column=alt.Column("layer:O", title=_t("hist.layer", lang)),
-    ).resolve_scale(x="independent").properties(title=_t("hist.title", lang, act=ACTIVATION_LABELS[p.activation](lang)))
+        resolve=resolve(x="independent"), title=_t("hist.title", lang, act=ACTIVATION_LABELS[p.activation](lang)))
     stats = _named(result.tables["hist_stats"], p, lang)[["scheme", "layer", "rms", "saturated", "outside", "nonfinite"]]
     stats = stats.assign(rms=[f"{v:.3g}" for v in stats["rms"]]).round(4)
     header = {c: _t(f"hist.col.{c}", lang) for c in stats.columns}
@@ -133,9 +133,11 @@ def _heatmap(table: pd.DataFrame, p: Params, lang: str, critical: float) -> alt.
     y = alt.Y("d0:Q", title=_t("sweep.y", lang), scale=alt.Scale(nice=False, zero=False))
     color = alt.Color("z:Q", title=_t("sweep.z", lang), scale=alt.Scale(scheme="redblue", domain=[top, -top], clamp=True))
     rect = alt.Chart(cells[cells["state"] == "finite"]).mark_rect().encode(
-        x=x, x2="s1:Q", y=y, y2="d1:Q", color=color, tooltip=["sigma_w:Q", "depth:Q", "value:N"])
-    return alt.layer(rect, *_bad_cells(cells, x, y, lang), *_overlays(table, p, lang, critical)).properties(
-        title=_t("sweep.chart_title", lang, act=ACTIVATION_LABELS[p.activation](lang)), width=WIDTH, height=HEIGHT)
+        x=x, x2=alt.X2("s1:Q"), y=y, y2=alt.Y2("d1:Q"), color=color,
+        tooltip=tooltips(["sigma_w:Q", "depth:Q", "value:N"]))
+    title = _t("sweep.chart_title", lang, act=ACTIVATION_LABELS[p.activation](lang))
+    return alt.layer(rect, *_bad_cells(cells, x, y, lang), *_overlays(table, p, lang, critical),
+                     title=title, width=WIDTH, height=HEIGHT)
 
 
 def _bad_cells(cells: pd.DataFrame, x: alt.X, y: alt.Y, lang: str) -> list[alt.Chart]:
@@ -143,10 +145,11 @@ def _bad_cells(cells: pd.DataFrame, x: alt.X, y: alt.Y, lang: str) -> list[alt.C
     bad = cells[cells["state"] != "finite"].copy()
     bad["symbol"] = bad["state"].map(SYMBOLS)
     bad["state"] = [tr(f"common.state.{s}", lang) for s in bad["state"]]
-    tooltip = ["sigma_w:Q", "depth:Q", "value:N", "state:N"]
-    grey = alt.Chart(bad).mark_rect(color="#bbbbbb").encode(x=x, x2="s1:Q", y=y, y2="d1:Q", tooltip=tooltip)
+    tooltip = tooltips(["sigma_w:Q", "depth:Q", "value:N", "state:N"])
+    grey = alt.Chart(bad).mark_rect(color="#bbbbbb").encode(
+        x=x, x2=alt.X2("s1:Q"), y=y, y2=alt.Y2("d1:Q"), tooltip=tooltip)
     marks = alt.Chart(bad.assign(sm=np.sqrt(bad["s0"] * bad["s1"]), dm=(bad["d0"] + bad["d1"]) / 2)).mark_text(
-        fontSize=11).encode(x="sm:Q", y="dm:Q", text="symbol:N", tooltip=tooltip)
+        fontSize=11).encode(x=alt.X("sm:Q"), y=alt.Y("dm:Q"), text=alt.Text("symbol:N"), tooltip=tooltip)
     return [grey, marks]
 
 
@@ -155,16 +158,16 @@ def _overlays(table: pd.DataFrame, p: Params, lang: str, critical: float) -> lis
     kinds = {"measured": _t("sweep.edge_measured", lang), "theory": _t("sweep.edge_theory", lang)}
     edges = pd.concat([stable_edges(table, z, p.stable_decades).assign(kind=kinds[z]) for z in kinds], ignore_index=True)
     lines = alt.Chart(edges).mark_line(point=alt.OverlayMarkDef(color="black"), color="black").encode(
-        x="sigma_w:Q", y="depth:Q", detail=["edge:N", "kind:N"],
+        x=alt.X("sigma_w:Q"), y=alt.Y("depth:Q"), detail=[alt.Detail("edge:N"), alt.Detail("kind:N")],
         strokeDash=alt.StrokeDash("kind:N", title=None, scale=alt.Scale(domain=list(kinds.values()), range=[[1, 0], [5, 4]])),
-        tooltip=["kind:N", "edge:N", "depth:Q", alt.Tooltip("sigma_w:Q", format=".3f")])
+        tooltip=[*tooltips(["kind:N", "edge:N", "depth:Q"]), alt.Tooltip("sigma_w:Q", format=".3f")])
     layers = [lines]
     if math.isfinite(critical) and table["sigma_w"].min() <= critical <= table["sigma_w"].max():
         rule = pd.DataFrame({"sigma_w": [critical], "label": [_t("sweep.critical_label", lang, sigma=f"{critical:.3f}")]})
         layers.append(alt.Chart(rule).mark_rule(color="#2ca02c", strokeWidth=2.5, strokeDash=[8, 3]).encode(
-            x="sigma_w:Q", tooltip=["label:N"]))
+            x=alt.X("sigma_w:Q"), tooltip=[alt.Tooltip("label:N")]))
         layers.append(alt.Chart(rule).mark_text(align="left", dx=4, dy=-6, color="#2ca02c", fontWeight="bold").encode(
-            x="sigma_w:Q", y=alt.value(10), text="label:N"))
+            x=alt.X("sigma_w:Q"), y=alt.YValue(10), text=alt.Text("label:N")))
     return layers
 
 
@@ -173,8 +176,8 @@ def _chi_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
     chi = result.tables["sweep_chi"][["sigma_w", "chi_1"]].assign(curve=_t("sweep.chi_curve", lang))
     chart = log_profile(chi, "sigma_w", "chi_1", "curve", lang=lang, x_title=_t("sweep.x", lang),
                         y_title=_t("sweep.chi_y", lang), x_log=True)
-    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="grey", strokeDash=[3, 3]).encode(y="y:Q")
-    return alt.layer(chart, one).properties(title=_t("sweep.chi_title", lang), width=WIDTH, height=HEIGHT)
+    one = alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(color="grey", strokeDash=[3, 3]).encode(y=alt.Y("y:Q"))
+    return alt.layer(chart, one, title=_t("sweep.chi_title", lang), width=WIDTH, height=HEIGHT)
 
 
 def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import WIDTH, line_chart, log_profile
+from stabviz.charts import WIDTH, line_chart, log_profile, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.newton import METHOD_LABELS, Params
 from stabviz.experiments.newton_roots import ROOT_LABELS, digits_cap
@@ -60,7 +60,7 @@ def _sign_chart(paths: pd.DataFrame, lang: str) -> alt.Chart:
         x=alt.X("step:O", title=_t("descent.step", lang), axis=alt.Axis(labelOverlap=True)),
         y=alt.Y("method:N", title=None),
         color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=names, range=list(KIND_COLOURS))),
-        tooltip=["method:N", "step:Q", "kind:N", alt.Tooltip("eig_min:Q", format=".4g"),
+        tooltip=[*tooltips(["method:N", "step:Q", "kind:N"]), alt.Tooltip("eig_min:Q", format=".4g"),
                  alt.Tooltip("eig_max:Q", format=".4g")],
     ).properties(title=_t("descent.signs_title", lang), width=WIDTH, height=40 * paths["method"].nunique())
 

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, line_chart, log_profile, series
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
 from stabviz.experiments.normalization_nets import NORM_LABELS
@@ -33,7 +33,8 @@ def _named(df: pd.DataFrame, lang: str) -> pd.DataFrame:
 def _rule(value: float, label: str) -> alt.Chart:
     """A dashed horizontal theory line."""
     df = pd.DataFrame({"y": [value], "label": [label]})
-    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(y="y:Q", tooltip=["label:N", "y:Q"])
+    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
+        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
 
 
 def _profile_theory(table: pd.DataFrame, column: str, value: float, lang: str) -> pd.DataFrame:
@@ -85,7 +86,8 @@ def _nan_marks(df: pd.DataFrame, lang: str) -> alt.Chart:
     """✕ at the top of the axis for layers whose share is nan (nan activations), so none vanish from the chart."""
     bad = df[df["saturated"].isna()].assign(saturated=1.0, state=tr("common.state.nan", lang))
     return alt.Chart(bad).mark_point(shape=X_SHAPE, size=90, filled=True).encode(
-        x="layer:Q", y="saturated:Q", color=series("norm"), tooltip=["norm:N", "layer:Q", "state:N"])
+        x=alt.X("layer:Q"), y=alt.Y("saturated:Q"), color=series("norm"),
+        tooltip=tooltips(["norm:N", "layer:Q", "state:N"]))
 
 
 def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -98,8 +100,8 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
         chart = line_chart(sub, "layer", "saturated", "norm", x_title=_t("layers.x", lang),
                            y_title=_t("saturation.y", lang, threshold=f"{p.threshold:g}"))
         share = float(theory.loc[act, "saturated"])
-        chart = alt.layer(chart, _rule(share, _t("saturation.theory", lang)), _nan_marks(sub, lang)).properties(
-            title=_t("saturation.chart_title", lang, act=name), width=WIDTH, height=HEIGHT)
+        chart = alt.layer(chart, _rule(share, _t("saturation.theory", lang)), _nan_marks(sub, lang),
+                          title=_t("saturation.chart_title", lang, act=name), width=WIDTH, height=HEIGHT)
         caption = _t("saturation.caption", lang, act=name, share=f"{share:.2%}", threshold=f"{p.threshold:g}")
         blocks.append(Figure(f"normalization_saturation_{act}", chart, caption))
     return blocks
@@ -153,7 +155,7 @@ def _accuracy_chart(long: pd.DataFrame, lang: str) -> alt.Chart:
         x=alt.X("batch:Q", title=_t("training.x", lang), scale=alt.Scale(type="log", base=2)),
         y=alt.Y("accuracy:Q", title=_t("training.acc_y", lang), scale=alt.Scale(domain=[0, 1])),
         color=series("norm"), strokeDash=series("stats", alt.StrokeDash),
-        tooltip=list(long.columns),
+        tooltip=tooltips(long.columns),
     )
 
 
@@ -162,8 +164,8 @@ def training_view(result: Result, p: Params, lang: str) -> list[Block]:
     table, chance = result.tables["training"], result.findings["chance_accuracy"]
     long = pd.concat([table[["norm", "batch"]].assign(accuracy=table[c], stats=_t(f"training.{c}", lang))
                       for c in ("test_acc", "test_acc_batch_stats")], ignore_index=True)
-    acc = alt.layer(_accuracy_chart(_named(long, lang), lang), _rule(chance, _t("training.chance", lang))).properties(
-        title=_t("training.acc_title", lang, epochs=p.epochs), width=WIDTH, height=HEIGHT)
+    acc = alt.layer(_accuracy_chart(_named(long, lang), lang), _rule(chance, _t("training.chance", lang)),
+                    title=_t("training.acc_title", lang, epochs=p.epochs), width=WIDTH, height=HEIGHT)
     curves = result.tables["training_curves"]
     ends = curves[curves["batch"].isin([curves["batch"].min(), curves["batch"].max()])].astype({"batch": str})
     loss = log_profile(_named(ends, lang), "epoch", "loss", "norm", dash="batch", lang=lang, x_title=_t("training.epoch", lang),

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile
+from stabviz.charts import HEIGHT, WIDTH, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.optimizers import SCALING_BOX, Params
 from stabviz.experiments.optimizers_run import OPTIMIZER_LABELS
@@ -79,10 +79,10 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
                         title=_t("sweep.title_chart", lang, steps=p.sweep_steps, a=f"{p.a:g}", b=f"{p.b:g}"))
     rule_df = pd.DataFrame({"lr": [threshold], "label": [_t("sweep.threshold", lang, lr=f"{threshold:.3g}")]})
     rule = alt.Chart(rule_df).mark_rule(color="#b00020", strokeDash=[4, 3], strokeWidth=2).encode(
-        x="lr:Q", tooltip=["label:N", "lr:Q"])
+        x=alt.X("lr:Q"), tooltip=tooltips(["label:N", "lr:Q"]))
     label = alt.Chart(rule_df).mark_text(align="left", dx=4, dy=-6, color="#b00020").encode(
-        x="lr:Q", y=alt.value(HEIGHT - 12), text="label:N")
-    chart = alt.layer(chart, rule, label).properties(width=WIDTH, height=HEIGHT)
+        x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12), text=alt.Text("label:N"))
+    chart = alt.layer(chart, rule, label, width=WIDTH, height=HEIGHT)
     measured = {OPTIMIZER_LABELS[k.removeprefix("first_diverging_lr_")](lang): v
                 for k, v in result.findings.items() if k.startswith("first_diverging_lr_")}
     summary = "; ".join(f"{k}: {v:.3g}" if np.isfinite(v) else f"{k}: —" for k, v in measured.items())
@@ -99,7 +99,7 @@ def scaling_view(result: Result, p: Params, lang: str) -> list[Block]:
         maps.append(surface_map(grid[grid["bowl"] == bowl].drop(columns="bowl"), paths, _no_marks(), keys=["optimizer"],
                                 color="optimizer", box=SCALING_BOX, names=names(lang), title=title,
                                 width=WIDTH // 2 - 20, height=WIDTH // 2 - 20))
-    pair = alt.hconcat(*maps).resolve_scale(color="independent")
+    pair = alt.hconcat(*maps, resolve=resolve(color="independent"))
     return [
         Figure("optimizers_scaling", pair, _t("scaling.caption", lang, lr=f"{p.scale_lr:g}", s=f"{p.stretch:g}",
                                                thr=f"{1 / p.stretch:.3g}")),

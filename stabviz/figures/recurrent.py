@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile, series, state_of
+from stabviz.charts import HEIGHT, WIDTH, log_profile, series, state_of, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
@@ -68,19 +68,21 @@ def _through_time_text(result: Result, p: Params, lang: str) -> str:
 
 def _framed(title: str, *layers: alt.TopLevelMixin) -> alt.LayerChart:
     """Layers drawn as one chart, the title on the outside (where the page and the tests read it)."""
-    return alt.layer(*layers).properties(title=title, width=WIDTH, height=HEIGHT)
+    return alt.layer(*layers, title=title, width=WIDTH, height=HEIGHT)
 
 
 def _rule(y: float, label: str) -> alt.Chart:
     """A dashed horizontal theory line with a tooltip."""
     df = pd.DataFrame({"y": [y], "label": [label]})
-    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(y="y:Q", tooltip=["label:N", "y:Q"])
+    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
+        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
 
 
 def _vertical_rule(x: float, field: str, label: str) -> alt.Chart:
     """A dashed vertical line at x with a tooltip."""
     df = pd.DataFrame({field: [x], "label": [label]})
-    return alt.Chart(df).mark_rule(strokeDash=[4, 3], color="black").encode(x=f"{field}:Q", tooltip=["label:N"])
+    return alt.Chart(df).mark_rule(strokeDash=[4, 3], color="black").encode(
+        x=alt.X(f"{field}:Q"), tooltip=[alt.Tooltip("label:N")])
 
 
 def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -104,10 +106,10 @@ def _gate_chart(table: pd.DataFrame, lang: str, y_title: str) -> list[alt.Chart]
     data = data.assign(gate=[_t(f"gates.gate_{g}", lang) for g in data["gate"]])
     x = alt.X("t:Q", title=_t("through_time.x", lang))
     color = series("gate")
-    band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
+    band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=color)
     line = alt.Chart(data).mark_line().encode(
         x=x, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=color,
-        tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("lo:Q", format=".3f"),
+        tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("lo:Q", format=".3f"),
                  alt.Tooltip("hi:Q", format=".3f")])
     return [band, line]
 
@@ -120,8 +122,8 @@ def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
     path = path[path["t"].isin(np.unique(path["t"])[:: max(1, math.ceil(len(path) / MAX_POINTS))])]
     points = alt.Chart(path.assign(gate=_t("gates.gate_dc_dc_prev", lang))).mark_point(
         size=50, filled=True, color="black").encode(
-        x="t:Q", y="mean:Q", shape=alt.Shape("gate:N", title=None, scale=alt.Scale(range=["diamond"])),
-        tooltip=["gate:N", "t:Q", alt.Tooltip("mean:Q", format=".4f")])
+        x=alt.X("t:Q"), y=alt.Y("mean:Q"), shape=alt.Shape("gate:N", title=None, scale=alt.Scale(range=["diamond"])),
+        tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f")])
     rule = _rule(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
     gru_table = result.tables["gru_gates"]
     half = _rule(0.5, _t("gates.half", lang))
@@ -140,9 +142,10 @@ def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
 def _baseline_rule(lang: str) -> alt.Chart:
     """The chance level 1/6: MSE of always predicting the mean sum, 1."""
     df = pd.DataFrame({"y": [ADDING_BASELINE], "label": [_t("train.baseline", lang)]})
-    rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[6, 4], strokeWidth=2).encode(y="y:Q", tooltip=["label:N", "y:Q"])
+    rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[6, 4], strokeWidth=2).encode(
+        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
     label = alt.Chart(df).mark_text(align="right", dy=-8, color="#b00020", fontWeight="bold").encode(
-        y="y:Q", x=alt.value(WIDTH - 4), text="label:N")
+        y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4), text=alt.Text("label:N"))
     return alt.layer(rule, label)
 
 

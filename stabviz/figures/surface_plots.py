@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH, X_SHAPE, series
+from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH, X_SHAPE, resolve, series, tooltips
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 
@@ -72,14 +72,15 @@ def contour(grid: pd.DataFrame, box: tuple[float, float, float, float], level_ti
     polys = isobands(z.columns.to_numpy(), z.index.to_numpy(), z.to_numpy(), levels, MAX_VERTICES)
     if polys is None:
         shapes = _squares(grid, (step[0] / 2, step[1] / 2)).round(digits).assign(level=level)[np.isfinite(level)]
-        shaded = alt.Chart(shapes).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(x2="x2:Q", y2="y2:Q", **enc)
+        shaded = alt.Chart(shapes).mark_rect(strokeWidth=0.5, clip=True, aria=False).encode(
+            x2=alt.X2("x2:Q"), y2=alt.Y2("y2:Q"), **enc)
     else:
         shapes = polys.round({"x": digits, "y": digits})
         shaded = alt.Chart(shapes).mark_line(filled=True, strokeWidth=0.6, clip=True, aria=False).encode(
-            order="order:Q", detail="poly:N", **enc)
+            order=alt.Order("order:Q"), detail=alt.Detail("poly:N"), **enc)
     bands = [shaded] if len(shapes) else []  # all inf/nan: no bands, and no colour bar for them
     grey = _nonfinite(grid, x, y, undefined, step)
-    return alt.layer(*bands, *grey).resolve_scale(stroke="independent")  # per map
+    return alt.layer(*bands, *grey, resolve=resolve(stroke="independent"))  # per map
 
 
 def _squares(points: pd.DataFrame, half: tuple[float, float]) -> pd.DataFrame:
@@ -96,7 +97,7 @@ def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y, name: str, step: tuple[fl
         return []
     fill = alt.Fill("state:N", title=None, scale=alt.Scale(domain=[name], range=[UNDEFINED_GREY]))
     return [alt.Chart(_squares(bad, step).assign(state=name)).mark_rect(clip=True, aria=False).encode(
-        x=x, x2="x2:Q", y=y, y2="y2:Q", fill=fill)]
+        x=x, x2=alt.X2("x2:Q"), y=y, y2=alt.Y2("y2:Q"), fill=fill)]
 
 
 def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:
@@ -141,20 +142,21 @@ def trajectory_layers(paths: pd.DataFrame, keys: list[str], color: str, box: tup
     """
     lines, exits = visible(paths, keys, box)
     lines = lines.astype({"x": float, "y": float})
-    tip = [*keys, "step", alt.Tooltip("loss:Q", format=".4g"), "status:N"]
+    tip = [*tooltips([*keys, "step"]), alt.Tooltip("loss:Q", format=".4g"), alt.Tooltip("status:N")]
+    detail = [alt.Detail(k) for k in keys]
     col = series(color)
     halo = alt.Chart(lines).mark_line(color="white", strokeWidth=4.5, opacity=0.8, strokeJoin="round", aria=False).encode(
-        x="x:Q", y="y:Q", order="step:Q", detail=keys)
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), detail=detail)
     path = alt.Chart(lines).mark_line(strokeWidth=2, strokeJoin="round", point=len(lines) <= 300).encode(
-        x="x:Q", y="y:Q", order="step:Q", color=col, detail=keys, tooltip=tip)
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), color=col, detail=detail, tooltip=tip)
     starts = alt.Chart(lines[lines["step"] == 0]).mark_point(
         size=90, filled=True, shape="circle", stroke="white", strokeWidth=1.5, opacity=1).encode(
-        x="x:Q", y="y:Q", color=col, tooltip=tip)
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), color=col, tooltip=tip)
     exits = exits.assign(status=[exit_names[s] for s in exits["status"]]).astype({"x": float, "y": float})
     shape = alt.Shape("status:N", title=None, scale=alt.Scale(domain=[exit_names[s] for s in EXIT_SHAPES],
                                                             range=list(EXIT_SHAPES.values())))
     marks = alt.Chart(exits).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
-        x="x:Q", y="y:Q", color=col, shape=shape, tooltip=tip)
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), color=col, shape=shape, tooltip=tip)
     return [halo, path, starts] + ([marks] if len(exits) else [])  # an empty layer with a legend breaks the layout
 
 
@@ -164,7 +166,8 @@ def landmark_layer(marks: pd.DataFrame, names: dict[str, str]) -> alt.Chart:
     scale = alt.Scale(domain=[names[k] for k in kinds], range=[LANDMARK_SHAPES[k] for k in kinds])
     data = marks.assign(kind=[names[k] for k in marks["kind"]])
     return alt.Chart(data).mark_point(size=220, filled=True, color="white", stroke="black", strokeWidth=1.2).encode(
-        x="x:Q", y="y:Q", shape=alt.Shape("kind:N", title=None, scale=scale), tooltip=["kind:N", "x:Q", "y:Q"])
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), shape=alt.Shape("kind:N", title=None, scale=scale),
+        tooltip=tooltips(["kind:N", "x:Q", "y:Q"]))
 
 
 def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *, keys: list[str], color: str,
@@ -176,8 +179,8 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *,
     """
     paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))  # one legend for all paths
     layers = [contour(grid, box, names["loss"], axes, names["undefined"]), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
-    chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
-    return chart.properties(title=title, width=width, height=height)
+    return alt.layer(*layers, resolve=resolve(color="independent", shape="independent"), title=title, width=width,
+                     height=height)
 
 
 def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str, title: str,
@@ -191,7 +194,7 @@ def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, 
                   scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
     if dash:
         enc["strokeDash"] = series(dash, alt.StrokeDash)
-    line = alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(y=y_enc, tooltip=list(df.columns), **enc)
+    line = alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(y=y_enc, tooltip=tooltips(df.columns), **enc)
     marks = alt.Chart(bad).mark_point(shape=X_SHAPE, size=90, filled=True).encode(
-        y=y_enc, tooltip=[*df.columns, "state:N"], **{k: v for k, v in enc.items() if k != "strokeDash"})
-    return alt.layer(line, *([marks] if len(bad) else [])).properties(title=title, width=WIDTH, height=HEIGHT)
+        y=y_enc, tooltip=tooltips([*df.columns, "state:N"]), **{k: v for k, v in enc.items() if k != "strokeDash"})
+    return alt.layer(line, *([marks] if len(bad) else []), title=title, width=WIDTH, height=HEIGHT)

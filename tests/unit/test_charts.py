@@ -2,9 +2,11 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
+import vl_convert
 
 from stabviz.charts import for_log, heatmap, log_domain, log_profile, state_of
 
@@ -45,6 +47,11 @@ def test_log_profile_spec_is_strict_json_with_marker_rows():
 
 
 def test_heatmap_greys_out_nonfinite_cells():
+    """Drawn by Vega: the nan and inf cells are grey squares with ✕ (a colour condition on null z drew them white)."""
     df = pd.DataFrame({"a": [1, 1, 2, 2], "b": [1, 2, 1, 2], "z": [0.5, np.nan, np.inf, -1.0]})
     spec = heatmap(df, "a", "b", "z", x_title="a", y_title="b", z_title="z").to_dict()
     json.dumps(spec, allow_nan=False)
+    svg = vl_convert.vegalite_to_svg(spec)
+    assert svg.count('fill="#bbbbbb"') == 2 and svg.count("✕") == 2
+    coloured = svg.split("layer_0_marks")[1].split("</g>")[0]  # the finite cells, on the colour scale
+    assert len(re.findall(r'<path[^>]*fill="rgb\(', coloured)) == 2

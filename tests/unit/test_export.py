@@ -16,7 +16,7 @@ from stabviz.charts import HEIGHT, WIDTH, themed
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _chart(title: str, lang: str = "zh") -> alt.TopLevelMixin:
+def _chart(title: str, lang: str = "zh") -> dict:
     df = pd.DataFrame({"x": [0, 1, 2], "y": [1, 2, 3]})
     return themed(alt.Chart(df).mark_line().encode(x="x:Q", y="y:Q").properties(
         title=title, width=WIDTH, height=HEIGHT), lang)
@@ -66,4 +66,4 @@ def test_every_activation_figure_exports(lang):
     result = experiments.run("activations", p)
     blocks = [b for s in activations.SECTIONS for b in figures.load("activations").VIEWS[s.name](result, p, lang)]
     for fig in figures.figures_of(blocks).values():
-        assert _png_size(export.to_png(fig.themed(lang), scale=1))[0] >= WIDTH
+        assert _png_size(export.to_png(fig.spec(lang), scale=1))[0] >= WIDTH

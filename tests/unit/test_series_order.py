@@ -48,7 +48,7 @@ def test_newtons_methods_are_listed_in_the_links_order_in_both_languages(lang):
     params = module.Params(methods=("gd", "newton", "saddle_free"))
     sec = module.SECTIONS[0]
     fig = figures.figures_of(figures.load("newton").VIEWS[sec.name](experiments.run_section(sec, params), params, lang))
-    svg = vl_convert.vegalite_to_svg(fig["newton_map"].themed(lang).to_dict())
+    svg = vl_convert.vegalite_to_svg(fig["newton_map"].spec(lang))
     labels = re.findall(r"<text[^>]*>([^<]+)</text>", svg)
     names = [METHOD_LABELS[m](lang) for m in params.methods]
     assert [t for t in labels if t in names] == names
