@@ -7,7 +7,7 @@ import platform
 
 import torch
 
-from bench.engine import engine_times, max_chart_rows
+from bench.engine import chart_seconds, engine_times, max_chart_rows
 from bench.pages import browser_times, page_run_warm
 from bench.ratios import instrumentation_ratio, optimizer_speedup
 from stabviz import experiments
@@ -37,13 +37,14 @@ def main() -> None:
           f"{torch.get_num_threads()} threads\n")
     browser = {} if args.no_browser else browser_times(names)
     print(_row(["page", "engine cold s: first tab", "engine cold s: all quick tabs", "engine warm s", "training s",
-                "page run warm s", "browser link cold s", "browser link warm s", "browser switch cold s",
-                "browser switch warm s", "max chart rows"]))
-    print(_row(["---"] * 11))
+                "charts s: first tab", "page run warm s", "browser link cold s", "browser link warm s",
+                "browser switch cold s", "browser switch warm s", "max chart rows"]))
+    print(_row(["---"] * 12))
     for name in names:
         eng = engine_times(name, args.device)
         print(_row([name, eng["first_tab"], eng["engine_cold"], eng["engine_warm"], eng["training"] or "-",
-                    page_run_warm(name), *browser.get(name, ["-"] * 4), max_chart_rows(name)]), flush=True)
+                    chart_seconds(name), page_run_warm(name), *browser.get(name, ["-"] * 4), max_chart_rows(name)]),
+              flush=True)
     if not args.no_ratios:
         inst = instrumentation_ratio(device=args.device)
         opt = optimizer_speedup()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import time
 import warnings
 
@@ -35,6 +36,23 @@ def engine_times(name: str, device: str = "auto") -> dict[str, float]:
             out["first_tab"] += seconds if sec is module.SECTIONS[0] else 0.0
             out["engine_warm"] += _timed(call)[0]
     return out
+
+
+def chart_seconds(name: str, repeats: int = 3) -> float:
+    """Seconds to turn the first tab's result into its themed Vega-Lite dicts (median of ``repeats``): what a new
+    parameter set costs on top of the engine, before the browser draws anything."""
+    from stabviz import figures
+
+    module = experiments.load(name)
+    params, sec = module.Params(), module.SECTIONS[0]
+    result = experiments.run_section(sec, params.project(sec.uses))
+    view = figures.load(name).VIEWS[sec.name]
+
+    def build() -> list[dict]:
+        return [fig.spec("en") for fig in figures.figures_of(view(result, params, "en")).values()]
+
+    build()  # Altair loads its schema once per process
+    return statistics.median(_timed(build)[0] for _ in range(repeats))
 
 
 def max_chart_rows(name: str) -> int:
