@@ -8,6 +8,7 @@ import platform
 import torch
 
 from bench.engine import chart_seconds, engine_times, max_chart_rows
+from bench.floor import SLIDERS
 from bench.pages import browser_times, page_run_warm
 from bench.ratios import instrumentation_ratio, optimizer_speedup
 from stabviz import experiments
@@ -35,7 +36,7 @@ def main() -> None:
     fix_threads()  # as the app and the CLI run
     print(f"device: {args.device}; torch {torch.__version__}; {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads\n")
-    browser = {} if args.no_browser else browser_times(names)
+    browser, floor = ({}, None) if args.no_browser else browser_times(names)
     print(_row(["page", "engine cold s: first tab", "engine cold s: all quick tabs", "engine warm s", "training s",
                 "charts s: first tab", "page run warm s", "browser link cold s", "browser link warm s",
                 "browser switch cold s", "browser switch warm s", "max chart rows"]))
@@ -45,6 +46,9 @@ def main() -> None:
         print(_row([name, eng["first_tab"], eng["engine_cold"], eng["engine_warm"], eng["training"] or "-",
                     chart_seconds(name), page_run_warm(name), *browser.get(name, ["-"] * 4), max_chart_rows(name)]),
               flush=True)
+    if floor:
+        print(f"\nfloor (bench/floor.py: a Streamlit page with {SLIDERS} sliders and two 300-point Altair line charts, "
+              f"no stabviz code): link cold {floor[0]:.2f} s, link warm {floor[1]:.2f} s")
     if not args.no_ratios:
         inst = instrumentation_ratio(device=args.device)
         opt = optimizer_speedup()

@@ -22,8 +22,9 @@ def page_run_warm(name: str) -> float:
     return time.perf_counter() - start
 
 
-def browser_times(names: list[str]) -> dict[str, tuple[float, float, float, float]]:
-    """Seconds from a link (or a click) to all charts drawn, per page: (link cold, link warm, switch cold, warm).
+def browser_times(names: list[str]) -> tuple[dict[str, tuple[float, float, float, float]], tuple[float, float]]:
+    """Seconds from a link (or a click) to all charts drawn, per page: (link cold, link warm, switch cold, warm);
+    and the link times (cold, warm) of the stack's floor, a minimal Streamlit page (`bench/floor.py`).
 
     link cold: nothing of the page computed yet on the server, and a fresh browser profile (no HTTP cache);
     link warm: the same link again in a new browser tab (results and Streamlit's JS cached), median of 3;
@@ -33,12 +34,15 @@ def browser_times(names: list[str]) -> dict[str, tuple[float, float, float, floa
     from browser import CHROMIUM, LAUNCH_ARGS
     from playwright.sync_api import sync_playwright
 
+    from bench.floor import floor_times
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         links = _link_times(chromium, names)
         switches = _switch_times(chromium, names)
+        floor = floor_times(chromium)
         chromium.close()
-    return {name: (*links[name], *switches[name]) for name in names}
+    return {name: (*links[name], *switches[name]) for name in names}, floor
 
 
 def _link_times(chromium, names: list[str]) -> dict[str, tuple[float, float]]:
@@ -46,10 +50,10 @@ def _link_times(chromium, names: list[str]) -> dict[str, tuple[float, float]]:
 
     out = {}
     with server() as (base, _pid):
-        _open(chromium.new_context(), base, lambda page: wait_drawn(page, charts=False))
+        timed_open(chromium.new_context(), base, lambda page: wait_drawn(page, charts=False))
         for name in names:
             context = chromium.new_context(viewport=VIEWPORT)
-            cold, *warm = (_open(context, f"{base}/{name}", wait_drawn) for _ in range(1 + WARM_LOADS))
+            cold, *warm = (timed_open(context, f"{base}/{name}", wait_drawn) for _ in range(1 + WARM_LOADS))
             out[name] = cold, statistics.median(warm)
             context.close()
     return out
@@ -74,7 +78,8 @@ def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
     return out
 
 
-def _open(context, url: str, wait_drawn) -> float:
+def timed_open(context, url: str, wait_drawn) -> float:
+    """Seconds from opening ``url`` in a new tab of ``context`` until ``wait_drawn`` returns."""
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url)

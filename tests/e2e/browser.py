@@ -35,12 +35,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(timeout: float = 90) -> Iterator[tuple[str, int]]:
-    """`streamlit run app.py` on a free loopback port; yields (base URL, pid), stops it after."""
+def server(timeout: float = 90, root: Path = ROOT) -> Iterator[tuple[str, int]]:
+    """`streamlit run app.py` (in ``root``) on a free loopback port; yields (base URL, pid), stops it after."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"})
     base = f"http://127.0.0.1:{port}"
     try:
