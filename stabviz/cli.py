@@ -116,8 +116,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     for sec in sections:
         result = experiments.run_section(sec, params)
         for fig in figures.figures_of(views[sec.name](result, params, lang)).values():
-            chart = fig.spec(lang)
-            data = export.to_png(chart) if args.format == "png" else export.to_svg(chart)
+            spec = fig.spec(lang)
+            data = export.to_png(spec) if args.format == "png" else export.to_svg(spec)
             path = out / f"{fig.name}.{args.format}"
             path.write_bytes(data)
             print(path)

@@ -1,4 +1,4 @@
-"""Static figures: chart -> PNG/SVG bytes with vl-convert, and a zip of a page's figures.
+"""Static figures: Vega-Lite spec -> PNG/SVG bytes with vl-convert, and a zip of a page's figures.
 
 CJK glyphs: vl-convert only knows fonts it has been told about, so the system font folders are
 registered once; Chinese charts name ``charts.CJK_FONT`` (Debian package fonts-wqy-microhei).
@@ -12,7 +12,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
@@ -28,26 +27,20 @@ def register_fonts() -> None:
             vlc.register_font_directory(folder)
 
 
-Chart = alt.TopLevelMixin | dict  # an Altair chart or its Vega-Lite dict
-
-
-def _spec(chart: Chart) -> dict:
+def to_png(spec: dict, scale: float = PNG_SCALE) -> bytes:
+    """A Vega-Lite spec (``Figure.spec``) as PNG bytes (``scale`` x its CSS size)."""
     register_fonts()
-    return chart if isinstance(chart, dict) else chart.to_dict()
+    return vlc.vegalite_to_png(spec, scale=scale)
 
 
-def to_png(chart: Chart, scale: float = PNG_SCALE) -> bytes:
-    """The chart as PNG bytes (``scale`` x its CSS size)."""
-    return vlc.vegalite_to_png(_spec(chart), scale=scale)
-
-
-def to_svg(chart: Chart) -> bytes:
-    """The chart as SVG bytes (text kept as text, the font named)."""
-    return vlc.vegalite_to_svg(_spec(chart)).encode()
+def to_svg(spec: dict) -> bytes:
+    """A Vega-Lite spec as SVG bytes (text kept as text, the font named)."""
+    register_fonts()
+    return vlc.vegalite_to_svg(spec).encode()
 
 
 def page_zip(
-    charts: dict[str, Chart], tables: dict[str, pd.DataFrame], params: dict, link: str
+    charts: dict[str, dict], tables: dict[str, pd.DataFrame], params: dict, link: str
 ) -> bytes:
     """A zip with every figure as PNG and SVG, the tables as CSV, params.json and the shareable link."""
     buf = io.BytesIO()
