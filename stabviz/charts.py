@@ -174,6 +174,13 @@ def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: 
     return alt.layer(rule, left, right)
 
 
+def hline(y: float, label: str) -> alt.Chart:
+    """A dashed black horizontal line at ``y`` (a theory value or a threshold), labelled in its tooltip."""
+    df = pd.DataFrame({"y": [y], "label": [label]})
+    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
+        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
+
+
 def line_chart(
     df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str, title: str = "",
     dash: str | None = None, theory: pd.DataFrame | None = None, lang: str = "en",

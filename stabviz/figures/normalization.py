@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, line_chart, log_profile, series, tooltips
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, hline, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
 from stabviz.experiments.normalization_nets import NORM_LABELS
@@ -30,13 +30,6 @@ def _named(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def _rule(value: float, label: str) -> alt.Chart:
-    """A dashed horizontal theory line."""
-    df = pd.DataFrame({"y": [value], "label": [label]})
-    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
-        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
-
-
 def _profile_theory(table: pd.DataFrame, column: str, value: float, lang: str) -> pd.DataFrame:
     """The N(0, 1)-input prediction as a dashed line per normalized net (post placement, no skips)."""
     normed = table[table["norm"] != "none"][["norm", "layer"]]
@@ -55,7 +48,7 @@ def layers_view(result: Result, p: Params, lang: str) -> list[Block]:
     mean = line_chart(named[["norm", "layer", "act_mean"]], "layer", "act_mean", "norm", x_title=kw["x_title"],
                       y_title=_t("layers.mean_y", lang))
     if exact:
-        mean = alt.layer(mean, _rule(f["normal_mean"], _t("layers.theory_mean", lang)))
+        mean = alt.layer(mean, hline(f["normal_mean"], _t("layers.theory_mean", lang)))
     mean = mean.properties(title=_t("layers.mean_title", lang), width=WIDTH, height=HEIGHT)
     grad = log_profile(named[["norm", "layer", "grad_norm"]], "layer", "grad_norm", "norm", y_title=_t("layers.grad_y", lang),
                        title=_t("layers.grad_title", lang), dtype=p.dtype, **kw)
@@ -100,7 +93,7 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
         chart = line_chart(sub, "layer", "saturated", "norm", x_title=_t("layers.x", lang),
                            y_title=_t("saturation.y", lang, threshold=f"{p.threshold:g}"))
         share = float(theory.loc[act, "saturated"])
-        chart = alt.layer(chart, _rule(share, _t("saturation.theory", lang)), _nan_marks(sub, lang),
+        chart = alt.layer(chart, hline(share, _t("saturation.theory", lang)), _nan_marks(sub, lang),
                           title=_t("saturation.chart_title", lang, act=name), width=WIDTH, height=HEIGHT)
         caption = _t("saturation.caption", lang, act=name, share=f"{share:.2%}", threshold=f"{p.threshold:g}")
         blocks.append(Figure(f"normalization_saturation_{act}", chart, caption))
@@ -164,7 +157,7 @@ def training_view(result: Result, p: Params, lang: str) -> list[Block]:
     table, chance = result.tables["training"], result.findings["chance_accuracy"]
     long = pd.concat([table[["norm", "batch"]].assign(accuracy=table[c], stats=_t(f"training.{c}", lang))
                       for c in ("test_acc", "test_acc_batch_stats")], ignore_index=True)
-    acc = alt.layer(_accuracy_chart(_named(long, lang), lang), _rule(chance, _t("training.chance", lang)),
+    acc = alt.layer(_accuracy_chart(_named(long, lang), lang), hline(chance, _t("training.chance", lang)),
                     title=_t("training.acc_title", lang, epochs=p.epochs), width=WIDTH, height=HEIGHT)
     curves = result.tables["training_curves"]
     ends = curves[curves["batch"].isin([curves["batch"].min(), curves["batch"].max()])].astype({"batch": str})

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile, series, state_of, tooltips
+from stabviz.charts import HEIGHT, WIDTH, hline, log_profile, series, state_of, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
@@ -71,13 +71,6 @@ def _framed(title: str, *layers: alt.TopLevelMixin) -> alt.LayerChart:
     return alt.layer(*layers, title=title, width=WIDTH, height=HEIGHT)
 
 
-def _rule(y: float, label: str) -> alt.Chart:
-    """A dashed horizontal theory line with a tooltip."""
-    df = pd.DataFrame({"y": [y], "label": [label]})
-    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
-        y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
-
-
 def _vertical_rule(x: float, field: str, label: str) -> alt.Chart:
     """A dashed vertical line at x with a tooltip."""
     df = pd.DataFrame({field: [x], "label": [label]})
@@ -124,9 +117,9 @@ def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
         size=50, filled=True, color="black").encode(
         x=alt.X("t:Q"), y=alt.Y("mean:Q"), shape=alt.Shape("gate:N", title=None, scale=alt.Scale(range=["diamond"])),
         tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f")])
-    rule = _rule(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
+    rule = hline(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
     gru_table = result.tables["gru_gates"]
-    half = _rule(0.5, _t("gates.half", lang))
+    half = hline(0.5, _t("gates.half", lang))
     gru = _framed(_t("gates.gru_title", lang), *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), half)
     text = _t("gates.findings", lang, first=_g(f["forget_first"]), sig=_g(f["forget_sigmoid_b"]), b=f"{p.forget_bias:g}",
               error=_g(f["cell_path_error"]), mean=_g(f["forget_mean"]), update=_g(f["update_share_mean"]),
@@ -168,7 +161,7 @@ def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
     norms = _cells(result.tables["train_loss"][["cell", "step", "grad_norm"]], lang)
     chart = log_profile(_thinned(norms, "step", "grad_norm", ["cell"]), "step", "grad_norm", "cell", lang=lang,
                         x_title=_t("train.x", lang), y_title=_t("train.norm_y", lang))
-    clip = [_rule(p.clip_norm, _t("train.clip_rule", lang, value=f"{p.clip_norm:g}"))] if p.clip else []
+    clip = [hline(p.clip_norm, _t("train.clip_rule", lang, value=f"{p.clip_norm:g}"))] if p.clip else []
     return _framed(_t("train.norm_title", lang), chart, *clip)
 
 
