@@ -7,12 +7,11 @@ with none of stabviz's code (same config.toml, 15 sidebar sliders, two Altair li
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
 from pathlib import Path
 
 from bench import ROOT
-from bench.pages import VIEWPORT, WARM_LOADS, timed_open
+from bench.pages import first_run, link_times
 
 SLIDERS = 15
 APP = f'''
@@ -38,15 +37,12 @@ with st.container(key="page_end"):
 
 
 def floor_times(chromium) -> tuple[float, float]:
-    """(link cold, link warm median) of the reference page, on its own server."""
-    from browser import server, wait_drawn
+    """(link cold, link warm) of the reference page, on its own server, timed as the pages' links are."""
+    from browser import server
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "app.py").write_text(APP)
         shutil.copytree(ROOT / ".streamlit", Path(tmp) / ".streamlit")
         with server(root=Path(tmp)) as (base, _pid):
-            timed_open(chromium.new_context(), base, lambda page: wait_drawn(page, charts=False))  # first run
-            context = chromium.new_context(viewport=VIEWPORT)
-            cold, *warm = (timed_open(context, base, wait_drawn) for _ in range(1 + WARM_LOADS))
-            context.close()
-    return cold, statistics.median(warm)
+            first_run(chromium, base)
+            return link_times(chromium, base)
