@@ -178,7 +178,8 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *,
     ``names`` holds the colour bar's title (``loss``) and the marker names (see :func:`names`).
     """
     paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))  # one legend for all paths
-    layers = [contour(grid, box, names["loss"], axes, names["undefined"]), paths] + ([landmark_layer(marks, names)] if len(marks) else [])
+    landmarks = [landmark_layer(marks, names)] if len(marks) else []
+    layers = [contour(grid, box, names["loss"], axes, names["undefined"]), paths, *landmarks]
     return alt.layer(*layers, resolve=resolve(color="independent", shape="independent"), title=title, width=width,
                      height=height)
 

@@ -6,8 +6,6 @@ PR 3547); a section has 20 to 80 channels. The page skips Altair's schema valida
 (`charts.themed`), so it is done here, on every section's figures in both languages.
 """
 
-import dataclasses
-
 import altair as alt
 import pytest
 from altair.utils import schemapi
@@ -25,9 +23,9 @@ def _sections():
 
 
 def _params(name: str, sec: experiments.Section):
-    specs = experiments.load(name).Params.specs()
-    fewest = {f: int(specs[f].lo) for f in SHORT if sec.long and f in sec.uses}
-    return dataclasses.replace(experiments.load(name).Params(), **fewest)
+    params = experiments.load(name).Params
+    fewest = {f: int(params.specs()[f].lo) for f in SHORT if sec.long and f in sec.uses}
+    return params(**fewest)
 
 
 def _no_from_dict(*_args, **_kwargs):
