@@ -82,7 +82,7 @@ def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
         for _ in range(2):
             for name in names:
                 start = time.perf_counter()
-                page.locator(NAV_LINK, has_text=tr(f"{name}.title", "en")).first.click()
+                page.locator(NAV_LINK, has_text=tr(f"{name}.nav", "en")).first.click()
                 title = tr(f"{name}.title", "en")
                 page.wait_for_function(f"() => (document.querySelector('h1')?.innerText || '').includes({title!r})")
                 wait_drawn(page)

@@ -113,7 +113,7 @@ def _navigation(lang: str) -> None:
     query = carried_query(lang)
     st.page_link("app.py", label=tr("common.app.home", lang), icon=ICONS["home"], query_params=query)
     for name in experiments.available():
-        st.page_link(f"pages/{name}.py", label=tr(f"{name}.title", lang), icon=ICONS[name], query_params=query)
+        st.page_link(f"pages/{name}.py", label=tr(f"{name}.nav", lang), icon=ICONS[name], query_params=query)
 
 
 def show_issues(issues: list[ParamIssue], lang: str) -> None:

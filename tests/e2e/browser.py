@@ -27,6 +27,10 @@ CHARTS_DRAWN = """() => {
   return charts.every(c => c.querySelector('svg.marks, canvas'));
 }"""
 
+CUT_OFF = """() => [...document.querySelectorAll('[data-testid=stApp] *')]
+  .filter(e => getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1)
+  .map(e => e.innerText)"""  # texts the layout shortens to "…" (sidebar links, widget labels, tabs)
+
 
 def free_port() -> int:
     with socket.socket() as s:

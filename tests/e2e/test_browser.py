@@ -1,4 +1,5 @@
-"""Every page in headless Chromium: a link draws all charts with no error box; exports download; Chinese."""
+"""Every page in headless Chromium: a link draws all charts with no error box and no text cut off; exports download;
+Chinese."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
-from browser import ERRORS, ROOT, wait_drawn
+from browser import CUT_OFF, ERRORS, ROOT, wait_drawn
 
 from stabviz import experiments, figures
 from stabviz.figures import Figure, Table
@@ -27,7 +28,13 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def open_link(page, url: str, charts: bool = True) -> None:
     page.goto(url)
     wait_drawn(page, charts=charts)
+    assert_whole(page)
+
+
+def assert_whole(page) -> None:
+    """No error box, and no text the layout cut off with an ellipsis."""
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
+    assert page.evaluate(CUT_OFF) == []
 
 
 def _download(page, button_text: str, where: str = "stMain") -> bytes:
@@ -43,7 +50,7 @@ def open_tab(page, label: str, section: str, first: bool) -> None:
     tab_in_url = f"() => new URLSearchParams(location.search).get('tab') === {'null' if first else repr(section)}"
     page.wait_for_function(tab_in_url, timeout=60_000)
     wait_drawn(page)
-    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
+    assert_whole(page)
 
 
 @pytest.mark.parametrize("name", PAGES)
