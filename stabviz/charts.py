@@ -84,6 +84,23 @@ def log_y(title: str, domain: tuple[float, float]) -> alt.Y:
     )
 
 
+SYMLOG_LABELS = "datum.value == 0 ? '0' : abs(datum.value) < 1e4 ? format(datum.value, ',~g') " \
+    ": format(datum.value, '.0e')"  # 0, -300, 1,000, -1e+10: one label per tick, never two alike
+
+
+def symlog_axis(lo: float, hi: float, most: int = 5) -> alt.Axis:
+    """An axis for a symlog scale over [lo, hi]: ticks at 0 and at the powers of ten inside, of either sign (every
+    k-th decade when a side would have more than ``most``). Vega gives a symlog scale linear ticks, which crowd
+    into one end (-1e10, -2e10, ... at the bottom); under two decades those read well and are kept."""
+    top = max(abs(lo), abs(hi))
+    if not 100 <= top < math.inf:
+        return alt.Axis(labelExpr=SYMLOG_LABELS)
+    decades = 10.0 ** np.arange(math.floor(math.log10(top)), -1, -1)  # from the largest: that one is labelled
+    decades = decades[:: -(-len(decades) // most)]
+    values = [float(v) for v in (0.0, *decades, *-decades) if lo <= v <= hi]
+    return alt.Axis(values=sorted(values), labelExpr=SYMLOG_LABELS)
+
+
 def log_profile(
     df: pd.DataFrame, x: str, y: str, color: str, *, lang: str, x_title: str, y_title: str,
     title: str = "", dash: str | None = None, theory: pd.DataFrame | None = None,

@@ -25,7 +25,7 @@ class Figure:
     """A chart with a file-name stem and a caption saying what to see."""
 
     name: str  # file stem, e.g. "activations_chain"
-    chart: alt.TopLevelMixin  # un-themed; see :meth:`spec`
+    chart: alt.TopLevelMixin | dict  # un-themed (see :meth:`spec`); the page caches its themed dict here
     caption: str = ""
 
     def spec(self, lang: str) -> dict:

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import line_chart, log_profile
+from stabviz.charts import line_chart, log_profile, symlog_axis
 from stabviz.experiments import Result
 from stabviz.experiments.loss_pairing import Params
 from stabviz.figures import Block, Figure, Table
@@ -146,11 +146,13 @@ def softmax_curves_view(result: Result, p: Params, lang: str) -> list[Block]:
     return [Figure("loss_pairing_softmax_dz", chart, _t("softmax_curves.caption", lang))]
 
 
-def _x_scale(chart: alt.LayerChart, scale: alt.Scale) -> alt.LayerChart:
-    """Give every layer's x this scale (symlog for z of both signs; log without rounding out for steps)."""
+def _x_scale(chart: alt.LayerChart, scale: alt.Scale, axis: alt.Axis | None = None) -> alt.LayerChart:
+    """Give every layer's x this scale and axis (symlog for z of both signs; log without rounding out for steps)."""
     for layer in chart.layer:
         if isinstance(layer, alt.Chart) and layer.encoding.x is not alt.Undefined:
             layer.encoding.x["scale"] = scale
+            if axis is not None:
+                layer.encoding.x["axis"] = axis
     return chart
 
 
@@ -171,7 +173,7 @@ def _numerics_chart(table: pd.DataFrame, family: str, quantity: str, lang: str) 
     y_title = _t("loss_axis", lang) if quantity == "loss" else "|dL/dz|"
     chart = log_profile(measured, "z", "computed", "form", dash="dtype", theory=theory, lang=lang, x_title="z",
                         y_title=y_title, title=_t(f"numerics.{family}_{quantity}_title", lang))
-    return _floor_y(_x_scale(chart, alt.Scale(type="symlog")))
+    return _floor_y(_x_scale(chart, alt.Scale(type="symlog"), symlog_axis(part["z"].min(), part["z"].max())))
 
 
 def numerics_view(result: Result, p: Params, lang: str) -> list[Block]:

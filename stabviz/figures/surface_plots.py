@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import EXP_FORMAT, HEIGHT, WIDTH, X_SHAPE, resolve, series, tooltips
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, resolve, series, symlog_axis, tooltips
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 
@@ -191,7 +191,7 @@ def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, 
     lo, hi = (float(finite[y].min()), float(finite[y].max())) if len(finite) else (-1.0, 1.0)
     bad = df[~np.isfinite(df[y])].assign(**{y: lambda d: np.where(d[y] == -np.inf, lo, hi)}, state=nonfinite)
     enc = {"x": alt.X(f"{x}:Q", title=x_title), "color": series(color)}
-    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=EXP_FORMAT),
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=symlog_axis(lo, hi),
                   scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
     if dash:
         enc["strokeDash"] = series(dash, alt.StrokeDash)

@@ -4,11 +4,12 @@ import json
 import math
 import re
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import vl_convert
 
-from stabviz.charts import for_log, heatmap, log_domain, log_profile, state_of
+from stabviz.charts import for_log, heatmap, log_domain, log_profile, state_of, symlog_axis
 
 
 def test_states_classify_magnitudes():
@@ -55,3 +56,23 @@ def test_heatmap_greys_out_nonfinite_cells():
     assert svg.count('fill="#bbbbbb"') == 2 and svg.count("✕") == 2
     coloured = svg.split("layer_0_marks")[1].split("</g>")[0]  # the finite cells, on the colour scale
     assert len(re.findall(r'<path[^>]*fill="rgb\(', coloured)) == 2
+
+
+def _symlog_labels(values: list[float]) -> list[str]:
+    """The y-axis labels Vega draws for ``values`` on a symlog axis fitted to them."""
+    lo, hi = min(values), max(values)
+    y = alt.Y("y:Q", axis=symlog_axis(lo, hi), scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
+    chart = alt.Chart(pd.DataFrame({"x": range(len(values)), "y": values})).mark_line().encode(
+        alt.X("x:Q", axis=None), y)
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    return re.findall(r">([^<>]+)</text>", svg.split("role-axis-label")[1].split("</g>")[0])
+
+
+def test_symlog_ticks_are_zero_and_powers_of_ten_each_labelled_once():
+    """A loss running to -9e10 (Newton at a saddle): Vega's own ticks put -1e10, -2e10, ... at the bottom and
+    labelled them alike; now 0 and decades. A narrow range keeps linear ticks, with labels that differ."""
+    wide = _symlog_labels([0.9 - 4.5e9 * k for k in range(21)])
+    assert wide == ["−1e+10", "−1e+7", "−1e+4", "−10", "0"]
+    narrow = _symlog_labels([-2.0, 2.0])
+    assert len(narrow) == len(set(narrow)) >= 5 and {"−2", "0", "2"} <= set(narrow)
+    assert _symlog_labels([-1000.0, 1000.0]) == ["−1,000", "−100", "−10", "−1", "0", "1", "10", "100", "1,000"]
