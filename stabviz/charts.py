@@ -76,10 +76,16 @@ def _show(v: float) -> str:
     return ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:.4g}"
 
 
+LOG_LABELS = "indexof([1, 2, 5], round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))) >= 0 " \
+    "? datum.label : ''"  # 1, 2 and 5 of a decade keep the label Vega gives them (none where ticks are dense)
+
+
 def log_y(title: str, domain: tuple[float, float]) -> alt.Y:
-    """A log y encoding with exponent labels and a fixed domain (no zero can reach the scale)."""
+    """A log y encoding with exponent labels and a fixed domain (no zero can reach the scale).
+
+    Across a decade or two Vega ticks every multiple (2e-1, 3e-1, ... 9e-1): only 1, 2 and 5 get a label."""
     return alt.Y(
-        "y:Q", title=title, axis=alt.Axis(format=EXP_FORMAT),
+        "y:Q", title=title, axis=alt.Axis(format=EXP_FORMAT, labelExpr=LOG_LABELS),
         scale=alt.Scale(type="log", domain=list(domain), clamp=True, nice=False),
     )
 

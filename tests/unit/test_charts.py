@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
-from stabviz.charts import for_log, heatmap, log_domain, log_profile, state_of, symlog_axis
+from stabviz.charts import for_log, heatmap, log_domain, log_profile, log_y, state_of, symlog_axis
 
 
 def test_states_classify_magnitudes():
@@ -58,14 +58,28 @@ def test_heatmap_greys_out_nonfinite_cells():
     assert len(re.findall(r'<path[^>]*fill="rgb\(', coloured)) == 2
 
 
-def _symlog_labels(values: list[float]) -> list[str]:
-    """The y-axis labels Vega draws for ``values`` on a symlog axis fitted to them."""
-    lo, hi = min(values), max(values)
-    y = alt.Y("y:Q", axis=symlog_axis(lo, hi), scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
+def _y_labels(values: list[float], y: alt.Y) -> list[str]:
+    """The y-axis labels Vega draws for ``values`` (column y) with this encoding, bottom to top."""
     chart = alt.Chart(pd.DataFrame({"x": range(len(values)), "y": values})).mark_line().encode(
         alt.X("x:Q", axis=None), y)
     svg = vl_convert.vegalite_to_svg(chart.to_dict())
     return re.findall(r">([^<>]+)</text>", svg.split("role-axis-label")[1].split("</g>")[0])
+
+
+def _symlog_labels(values: list[float]) -> list[str]:
+    lo, hi = min(values), max(values)
+    return _y_labels(values, alt.Y("y:Q", axis=symlog_axis(lo, hi),
+                                   scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False)))
+
+
+def test_log_axis_labels_one_two_and_five_of_each_decade():
+    """Over 0.2..5 Vega ticks 2e-1, 3e-1, ... 5e+0, all labelled; only 1, 2 and 5 keep a label. Over more decades
+    Vega labels only the decades, and so do we."""
+    assert _y_labels([0.2, 5.0], log_y("loss", (0.2, 5.0))) == ["2e-1", "5e-1", "1e+0", "2e+0", "5e+0"]
+    six = _y_labels([2e-6, 5.0], log_y("g", (2e-6, 5.0)))  # a tick per multiple, too dense to label them all
+    assert six == ["1e-5", "1e-4", "1e-3", "1e-2", "1e-1", "1e+0"]
+    wide = _y_labels([1e-30, 1.0], log_y("g", (1e-30, 1.0)))
+    assert wide[0] == "1e-30" and wide[-1] == "1e+0" and len(wide) >= 4
 
 
 def test_symlog_ticks_are_zero_and_powers_of_ten_each_labelled_once():
