@@ -179,6 +179,12 @@ def _with_dtype(domain: tuple[float, float], dtypes: str | Sequence[str]) -> tup
     return lo, hi
 
 
+def label(data: pd.DataFrame, mark: dict, **encoding: alt.FieldChannelMixin | alt.ValueChannelMixin) -> alt.LayerChart:
+    """Text drawn over a white outline of itself, so that a rule's label stays readable across lines and bands."""
+    halo = alt.Chart(data).mark_text(**mark, stroke="white", strokeWidth=4, strokeJoin="round", opacity=0.85)
+    return alt.layer(halo.encode(**encoding), alt.Chart(data).mark_text(**mark).encode(**encoding))
+
+
 def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: str) -> alt.LayerChart:
     """Rules at each dtype's largest finite, smallest normal and smallest subnormal values in view."""
     labels: dict[float, list[str]] = {}
@@ -190,10 +196,9 @@ def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: 
     df = pd.DataFrame([{"y": v, "label": " / ".join(t)} for v, t in sorted(labels.items())], columns=["y", "label"])
     rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[2, 2], opacity=0.7).encode(y=alt.Y("y:Q"))
     style = {"baseline": "bottom", "color": "#b00020", "fontSize": 11}
-    left = alt.Chart(df.iloc[::2]).mark_text(align="left", **style).encode(
-        y=alt.Y("y:Q"), x=alt.XValue(4), text=alt.Text("label:N"))
-    right = alt.Chart(df.iloc[1::2]).mark_text(align="right", **style).encode(
-        y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4), text=alt.Text("label:N"))
+    left = label(df.iloc[::2], {"align": "left", **style}, y=alt.Y("y:Q"), x=alt.XValue(4), text=alt.Text("label:N"))
+    right = label(df.iloc[1::2], {"align": "right", **style}, y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4),
+                  text=alt.Text("label:N"))
     return alt.layer(rule, left, right)
 
 

@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile, resolve, tooltips
+from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.initialization import Params
 from stabviz.figures import Block, Figure, Table
@@ -27,8 +27,8 @@ def _t(key: str, lang: str, **fmt: object) -> str:
 
 def _scheme_name(scheme: str, p: Params, lang: str) -> str:
     """Display name of a scheme; the constant-std ones carry their std."""
-    label = INIT_LABELS[scheme](lang)
-    return f"{label}, s = {p.std:g}" if scheme in ("normal", "uniform") else label
+    name = INIT_LABELS[scheme](lang)
+    return f"{name}, s = {p.std:g}" if scheme in ("normal", "uniform") else name
 
 
 def _named(df: pd.DataFrame, p: Params, lang: str) -> pd.DataFrame:
@@ -166,8 +166,8 @@ def _overlays(table: pd.DataFrame, p: Params, lang: str, critical: float) -> lis
         rule = pd.DataFrame({"sigma_w": [critical], "label": [_t("sweep.critical_label", lang, sigma=f"{critical:.3f}")]})
         layers.append(alt.Chart(rule).mark_rule(color="#2ca02c", strokeWidth=2.5, strokeDash=[8, 3]).encode(
             x=alt.X("sigma_w:Q"), tooltip=[alt.Tooltip("label:N")]))
-        layers.append(alt.Chart(rule).mark_text(align="left", dx=4, dy=-6, color="#2ca02c", fontWeight="bold").encode(
-            x=alt.X("sigma_w:Q"), y=alt.YValue(10), text=alt.Text("label:N")))
+        layers.append(label(rule, {"align": "left", "dx": 4, "dy": -6, "color": "#2ca02c", "fontWeight": "bold"},
+                            x=alt.X("sigma_w:Q"), y=alt.YValue(10), text=alt.Text("label:N")))
     return layers
 
 

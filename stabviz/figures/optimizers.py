@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, log_profile, resolve, tooltips
+from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.optimizers import SCALING_BOX, Params
 from stabviz.experiments.optimizers_run import OPTIMIZER_LABELS
@@ -80,9 +80,9 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     rule_df = pd.DataFrame({"lr": [threshold], "label": [_t("sweep.threshold", lang, lr=f"{threshold:.3g}")]})
     rule = alt.Chart(rule_df).mark_rule(color="#b00020", strokeDash=[4, 3], strokeWidth=2).encode(
         x=alt.X("lr:Q"), tooltip=tooltips(["label:N", "lr:Q"]))
-    label = alt.Chart(rule_df).mark_text(align="left", dx=4, dy=-6, color="#b00020").encode(
-        x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12), text=alt.Text("label:N"))
-    chart = alt.layer(chart, rule, label, width=WIDTH, height=HEIGHT)
+    text = label(rule_df, {"align": "left", "dx": 4, "dy": -6, "color": "#b00020"},
+                 x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12), text=alt.Text("label:N"))
+    chart = alt.layer(chart, rule, text, width=WIDTH, height=HEIGHT)
     measured = {OPTIMIZER_LABELS[k.removeprefix("first_diverging_lr_")](lang): v
                 for k, v in result.findings.items() if k.startswith("first_diverging_lr_")}
     summary = "; ".join(f"{k}: {v:.3g}" if np.isfinite(v) else f"{k}: —" for k, v in measured.items())

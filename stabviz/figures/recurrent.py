@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, hline, log_profile, series, state_of, tooltips
+from stabviz.charts import HEIGHT, WIDTH, hline, label, log_profile, series, state_of, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
@@ -137,9 +137,9 @@ def _baseline_rule(lang: str) -> alt.Chart:
     df = pd.DataFrame({"y": [ADDING_BASELINE], "label": [_t("train.baseline", lang)]})
     rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[6, 4], strokeWidth=2).encode(
         y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
-    label = alt.Chart(df).mark_text(align="right", dy=-8, color="#b00020", fontWeight="bold").encode(
-        y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4), text=alt.Text("label:N"))
-    return alt.layer(rule, label)
+    text = label(df, {"align": "right", "dy": -8, "color": "#b00020", "fontWeight": "bold"},
+                 y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4), text=alt.Text("label:N"))
+    return alt.layer(rule, text)
 
 
 def _cells(df: pd.DataFrame, lang: str, **extra: str) -> pd.DataFrame:

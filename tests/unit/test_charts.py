@@ -90,3 +90,14 @@ def test_symlog_ticks_are_zero_and_powers_of_ten_each_labelled_once():
     narrow = _symlog_labels([-2.0, 2.0])
     assert len(narrow) == len(set(narrow)) >= 5 and {"−2", "0", "2"} <= set(narrow)
     assert _symlog_labels([-1000.0, 1000.0]) == ["−1,000", "−100", "−10", "−1", "0", "1", "10", "100", "1,000"]
+
+
+def test_dtype_rule_labels_sit_on_a_white_halo():
+    """Each label is drawn twice, first as a white outline, so it stays readable where it crosses a line."""
+    df = pd.DataFrame({"layer": [1, 2, 3], "g": [1e-3, 1e-6, 1e-9], "net": ["a"] * 3})
+    spec = log_profile(df, "layer", "g", "net", lang="en", x_title="l", y_title="g", dtype="float16").to_dict()
+    svg = vl_convert.vegalite_to_svg(spec)
+    drawn = re.findall(r"<text([^>]*)>(float16[^<]*)</text>", svg)
+    halos = [text for attrs, text in drawn if 'stroke="white"' in attrs]
+    assert sorted(halos) == ["float16 smallest normal 6.1e-05", "float16 smallest subnormal 5.96e-08"]
+    assert sorted(text for _, text in drawn) == sorted(halos * 2)
