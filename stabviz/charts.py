@@ -118,7 +118,7 @@ def log_profile(
     if dtype:
         domain = _with_dtype(domain, dtype)
     data = for_log(df, y, domain).rename(columns={y: "y"})
-    x_enc = alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log") if x_log else alt.Undefined)
+    x_enc = alt.X(f"{x}:Q", title=x_title, axis=_counting(df[x]), scale=alt.Scale(type="log") if x_log else alt.Undefined)
     layers = [_lines(data, x_enc, color, dash, tr("common.chart.measured", lang))]
     if theory is not None:
         layers.append(_theory_lines(for_log(theory, y, domain).rename(columns={y: "y"}), x, x_enc, color, lang))
@@ -127,6 +127,11 @@ def log_profile(
         layers.append(dtype_rules(dtype, domain, lang))
     chart = alt.layer(*layers, title=title, width=WIDTH, height=HEIGHT, resolve=resolve(color="shared"))
     return chart.encode(y=log_y(y_title, domain))
+
+
+def _counting(x: pd.Series) -> alt.Axis | alt.UndefinedType:
+    """An axis without fractional ticks for a count (steps, layers, iterations): no "step 1.5"."""
+    return alt.Axis(tickMinStep=1) if pd.api.types.is_integer_dtype(x) else alt.Undefined
 
 
 def _lines(data: pd.DataFrame, x_enc: alt.X, color: str, dash: str | None, kind: str) -> alt.Chart:
@@ -214,7 +219,7 @@ def line_chart(
     dash: str | None = None, theory: pd.DataFrame | None = None, lang: str = "en",
 ) -> alt.LayerChart:
     """Plain linear axes with optional dashed theory lines (same column names as ``df``)."""
-    x_enc = alt.X(f"{x}:Q", title=x_title)
+    x_enc = alt.X(f"{x}:Q", title=x_title, axis=_counting(df[x]))
     y_enc = alt.Y(f"{y}:Q", title=y_title)
     enc = {"color": series(color)}
     if dash:
@@ -257,7 +262,7 @@ def themed(chart: alt.TopLevelMixin, lang: str) -> dict:
     spec["config"] = {
         **spec.get("config", {}),
         "font": CJK_FONT if lang == "zh" else "sans-serif",
-        "axis": {"labelFontSize": 12, "titleFontSize": 13},
+        "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelSeparation": 4},  # touching labels get thinned
         "title": {"fontSize": 15, "anchor": "start"},
         "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 260},
     }

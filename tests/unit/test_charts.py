@@ -1,4 +1,4 @@
-"""Log axes never break: zero, inf and nan become markers; the spec stays strict JSON."""
+"""Log axes never break: zero, inf and nan become markers; the spec stays strict JSON; axes read cleanly."""
 
 import json
 import math
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
-from stabviz.charts import for_log, heatmap, log_domain, log_profile, log_y, state_of, symlog_axis
+from stabviz.charts import for_log, heatmap, line_chart, log_domain, log_profile, log_y, state_of, symlog_axis, themed
 
 
 def test_states_classify_magnitudes():
@@ -58,12 +58,17 @@ def test_heatmap_greys_out_nonfinite_cells():
     assert len(re.findall(r'<path[^>]*fill="rgb\(', coloured)) == 2
 
 
+def _axis_labels(spec: dict) -> list[list[str]]:
+    """The labels Vega shows on each axis of ``spec`` (not those hidden as overlapping, nor empty ones)."""
+    groups = vl_convert.vegalite_to_svg(spec).split("role-axis-label")[1:]
+    return [re.findall(r'<text[^>]*opacity="1"[^>]*>([^<>]+)</text>', g.split("</g>")[0]) for g in groups]
+
+
 def _y_labels(values: list[float], y: alt.Y) -> list[str]:
-    """The y-axis labels Vega draws for ``values`` (column y) with this encoding, bottom to top."""
+    """The y-axis labels Vega shows for ``values`` (column y) with this encoding, bottom to top."""
     chart = alt.Chart(pd.DataFrame({"x": range(len(values)), "y": values})).mark_line().encode(
         alt.X("x:Q", axis=None), y)
-    svg = vl_convert.vegalite_to_svg(chart.to_dict())
-    return re.findall(r">([^<>]+)</text>", svg.split("role-axis-label")[1].split("</g>")[0])
+    return _axis_labels(chart.to_dict())[0]
 
 
 def _symlog_labels(values: list[float]) -> list[str]:
@@ -101,3 +106,13 @@ def test_dtype_rule_labels_sit_on_a_white_halo():
     halos = [text for attrs, text in drawn if 'stroke="white"' in attrs]
     assert sorted(halos) == ["float16 smallest normal 6.1e-05", "float16 smallest subnormal 5.96e-08"]
     assert sorted(text for _, text in drawn) == sorted(halos * 2)
+
+
+def test_counts_get_whole_ticks_and_touching_labels_are_thinned():
+    """Newton's 8 iterations were ticked 0, 0.5, 1, ...; a margin axis ran "9.5" into "10.0"."""
+    steps = pd.DataFrame({"step": range(9), "digits": np.linspace(0.5, 16, 9), "root": "sqrt"})
+    x, _ = _axis_labels(themed(line_chart(steps, "step", "digits", "root", x_title="iteration", y_title="d"), "en"))
+    assert x == [str(k) for k in range(9)]
+    margins = pd.DataFrame({"m": np.linspace(0, 10, 41), "g": np.linspace(1, 2, 41), "loss": "CE"})
+    x, _ = _axis_labels(themed(line_chart(margins, "m", "g", "loss", x_title="margin", y_title="g"), "en"))
+    assert x == [f"{k}.0" for k in range(11)]
