@@ -124,7 +124,7 @@ def log_profile(
         layers.append(_theory_lines(for_log(theory, y, domain).rename(columns={y: "y"}), x, x_enc, color, lang))
     layers.append(_markers(data, x_enc, color, lang))
     if dtype:
-        layers.append(dtype_rules(dtype, domain, lang))
+        layers += dtype_rules(dtype, domain, lang)
     chart = alt.layer(*layers, title=title, width=WIDTH, height=HEIGHT, resolve=resolve(color="shared"))
     return chart.encode(y=log_y(y_title, domain))
 
@@ -184,14 +184,16 @@ def _with_dtype(domain: tuple[float, float], dtypes: str | Sequence[str]) -> tup
     return lo, hi
 
 
-def label(data: pd.DataFrame, mark: dict, **encoding: alt.FieldChannelMixin | alt.ValueChannelMixin) -> alt.LayerChart:
-    """Text drawn over a white outline of itself, so that a rule's label stays readable across lines and bands."""
+def label(data: pd.DataFrame, mark: dict, **encoding: alt.FieldChannelMixin | alt.ValueChannelMixin) -> list[alt.Chart]:
+    """Text over a white outline of itself, so that a rule's label stays readable across lines and bands: two
+    layers, to splat into the caller's (a nested layer costs Altair deep copies of its own)."""
     halo = alt.Chart(data).mark_text(**mark, stroke="white", strokeWidth=4, strokeJoin="round", opacity=0.85)
-    return alt.layer(halo.encode(**encoding), alt.Chart(data).mark_text(**mark).encode(**encoding))
+    return [halo.encode(**encoding), alt.Chart(data).mark_text(**mark).encode(**encoding)]
 
 
-def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: str) -> alt.LayerChart:
-    """Rules at each dtype's largest finite, smallest normal and smallest subnormal values in view."""
+def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: str) -> list[alt.Chart]:
+    """Rules at each dtype's largest finite, smallest normal and smallest subnormal values in view, labelled
+    (layers for the caller's own layer: not a nested one, which Altair deep-copies whenever the chart changes)."""
     labels: dict[float, list[str]] = {}
     for dt in _as_list(dtypes):
         sub, normal, big = dtype_range(dt)
@@ -204,7 +206,7 @@ def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: 
     left = label(df.iloc[::2], {"align": "left", **style}, y=alt.Y("y:Q"), x=alt.XValue(4), text=alt.Text("label:N"))
     right = label(df.iloc[1::2], {"align": "right", **style}, y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4),
                   text=alt.Text("label:N"))
-    return alt.layer(rule, left, right)
+    return [rule, *left, *right]
 
 
 def hline(y: float, label: str) -> alt.Chart:

@@ -166,8 +166,8 @@ def _overlays(table: pd.DataFrame, p: Params, lang: str, critical: float) -> lis
         rule = pd.DataFrame({"sigma_w": [critical], "label": [_t("sweep.critical_label", lang, sigma=f"{critical:.3f}")]})
         layers.append(alt.Chart(rule).mark_rule(color="#2ca02c", strokeWidth=2.5, strokeDash=[8, 3]).encode(
             x=alt.X("sigma_w:Q"), tooltip=[alt.Tooltip("label:N")]))
-        layers.append(label(rule, {"align": "left", "dx": 4, "dy": -6, "color": "#2ca02c", "fontWeight": "bold"},
-                            x=alt.X("sigma_w:Q"), y=alt.YValue(10), text=alt.Text("label:N")))
+        layers += label(rule, {"align": "left", "dx": 4, "dy": -6, "color": "#2ca02c", "fontWeight": "bold"},
+                        x=alt.X("sigma_w:Q"), y=alt.YValue(10), text=alt.Text("label:N"))
     return layers
 
 

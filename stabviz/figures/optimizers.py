@@ -82,7 +82,7 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
         x=alt.X("lr:Q"), tooltip=tooltips(["label:N", "lr:Q"]))
     text = label(rule_df, {"align": "left", "dx": 4, "dy": -6, "color": "#b00020"},
                  x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12), text=alt.Text("label:N"))
-    chart = alt.layer(chart, rule, text, width=WIDTH, height=HEIGHT)
+    chart = alt.layer(chart, rule, *text, width=WIDTH, height=HEIGHT)
     measured = {OPTIMIZER_LABELS[k.removeprefix("first_diverging_lr_")](lang): v
                 for k, v in result.findings.items() if k.startswith("first_diverging_lr_")}
     summary = "; ".join(f"{k}: {v:.3g}" if np.isfinite(v) else f"{k}: —" for k, v in measured.items())

@@ -139,7 +139,7 @@ def _baseline_rule(lang: str) -> alt.Chart:
         y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
     text = label(df, {"align": "right", "dy": -8, "color": "#b00020", "fontWeight": "bold"},
                  y=alt.Y("y:Q"), x=alt.XValue(WIDTH - 4), text=alt.Text("label:N"))
-    return alt.layer(rule, text)
+    return alt.layer(rule, *text)
 
 
 def _cells(df: pd.DataFrame, lang: str, **extra: str) -> pd.DataFrame:
