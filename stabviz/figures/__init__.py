@@ -8,6 +8,7 @@ both call these, so a slide exported from the CLI is the figure the page shows.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -38,8 +39,18 @@ class Table:
     """A small table shown on the page and written as CSV into the zip."""
 
     name: str
-    df: pd.DataFrame
+    df: pd.DataFrame  # the numbers as computed (the CSV)
     caption: str = ""
+
+    def shown(self) -> tuple[pd.DataFrame, list[str]]:
+        """The table as the page shows it, and its number columns: floats as text to 5 significant digits (4.123e-31,
+        65504, 1e+30, inf; "—" where missing). The browser's grid would write 4e-31 as 0.000…04, 1e+30 as an error."""
+        floats = list(self.df.select_dtypes("float").columns)
+        return self.df.assign(**{c: [_text(v) for v in self.df[c]] for c in floats}), floats
+
+
+def _text(v: float) -> str:
+    return "—" if math.isnan(v) else f"{v:.5g}"
 
 
 Block = Figure | Table | str  # a str is Markdown text

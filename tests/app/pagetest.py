@@ -5,9 +5,11 @@ Not a conftest: test modules import it by name (`from pagetest import open_page`
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
@@ -83,3 +85,16 @@ def open_tabs(page: str, query: dict[str, str | list[str]] | None = None) -> dic
     """
     names = [s.name for s in experiments.load(page).SECTIONS]
     return {n: open_page(page, {**(query or {}), **({"tab": n} if i else {})}) for i, n in enumerate(names)}
+
+
+def table(at: AppTest, index: int = 0) -> pd.DataFrame:
+    """The page's ``index``-th table with its numbers parsed back (the page shows floats as text, "—" if missing)."""
+    df = at.dataframe[index].value
+    return df.assign(**{c: _numbers(df[c]) for c in df.columns if pd.api.types.is_string_dtype(df[c])})
+
+
+def _numbers(col: pd.Series) -> pd.Series:
+    try:
+        return pd.Series([math.nan if t == "—" else float(t) for t in col], index=col.index, dtype=float)
+    except (ValueError, TypeError):
+        return col  # a text column

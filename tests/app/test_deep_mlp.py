@@ -1,7 +1,10 @@
 """The deep-MLP page: links restore widgets and change the numbers, bad links warn, Chinese renders."""
 
+import numpy as np
 import pytest
-from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems, tab_of, value
+from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems, tab_of, table, value
+
+from stabviz import experiments
 
 SAFE = {"depth": 50, "mat_count": 1, "lr": 10.0}  # where the bad link's depth, mat_count and lr land
 
@@ -74,3 +77,16 @@ def test_second_visit_renders_from_the_cache():
     at = open_page("deep_mlp", query)
     assert not problems(at)
     assert chart_index(at, "gradient norm during training") >= 0
+
+
+def test_the_table_writes_tiny_and_nonfinite_norms_as_numbers_a_class_can_read():
+    """4.8e-31, not 0.000…048 (the browser grid's own float format), and inf/nan in fp16 as such."""
+    for query in ({}, {"dtype": "float16", "init": "normal", "std": "3", "depth": "100"}):  # as test_overflow
+        at = open_page("deep_mlp", query)
+        shown = at.dataframe[0].value["‖∂L/∂W‖"]
+        assert all(len(t) <= 10 for t in shown), list(shown)  # 5 significant digits, exponent when needed
+        module = experiments.load("deep_mlp")
+        params, _ = module.Params.parse(query)
+        norms = experiments.run_section(module.SECTIONS[0], params).tables["gradient_flow"]["weight_grad_norm"]
+        assert np.allclose(table(at)["‖∂L/∂W‖"], norms, rtol=1e-4, equal_nan=True)
+    assert {"inf", "—"} & set(shown)  # fp16: overflow written as inf, nan as —

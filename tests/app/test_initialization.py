@@ -2,7 +2,7 @@
 
 
 import pytest
-from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems, tab_of, value
+from pagetest import CJK, chart_index, chart_rows, charts, key, open_page, problems, tab_of, table, value
 
 from stabviz.experiments.initialization import Params
 
@@ -13,8 +13,8 @@ SAFE = {"hist_layers": "1,2,5,10,20", "depth": 200, "schemes": list(Params().sch
 
 def _rates(at) -> dict[str, float]:
     """Scheme -> measured forward factor per layer, from the page's table."""
-    table = next(d.value for d in at.dataframe if "n·Var(w)" in d.value.columns)
-    return dict(zip(table.iloc[:, 0], table["forward factor (measured)"], strict=True))
+    rates = next(table(at, i) for i, d in enumerate(at.dataframe) if "n·Var(w)" in d.value.columns)
+    return dict(zip(rates.iloc[:, 0], rates["forward factor (measured)"], strict=True))
 
 
 @pytest.mark.parametrize("tab", TITLES)

@@ -3,7 +3,7 @@ markers, a hostile formula becomes a warning and the default, and Chinese render
 
 import math
 
-from pagetest import chart_index, chart_rows, charts, key, open_page, open_tabs, problems
+from pagetest import chart_index, chart_rows, charts, key, open_page, open_tabs, problems, table
 
 from stabviz.surfaces import DEFAULT_FORMULA
 
@@ -32,7 +32,7 @@ def test_link_restores_widgets_and_changes_the_numbers():
     assert at.session_state[key("optimizers", "optimizers")] == ["sgd", "adam"]
     assert at.number_input(key=key("optimizers", "starts")).value == 3
     assert at.query_params["lr"] == "0.001"
-    fates = at.dataframe[0].value
+    fates = table(at)
     assert len(fates) == 6  # 2 optimizers x 3 starts (the default: 3 x 1)
     assert fates["final loss"].max() < 20  # Rosenbrock from (-1.5, 1.5) starts at 62.5
     assert "Rosenbrock" in str(charts(at)[chart_index(at, "every optimizer")]["title"])
@@ -68,6 +68,6 @@ def test_divergence_is_marked_on_the_map_and_kept_in_the_table_in_chinese():
     at = open_page("optimizers", {**FAST, "lang": "zh", "lr": "5", "optimizers": "sgd"})
     assert not problems(at)
     assert "离开图框" in {r.get("status") for r in _rows(at, "各优化器")}  # ▲ where the path left the plot
-    fates = at.dataframe[0].value
+    fates = table(at)
     assert fates["离开图框的步数"].iloc[0] == 1 and fates["变为 inf/nan 的步数"].notna().all()
     assert any("学习率" in c.value for c in at.caption)
