@@ -22,7 +22,7 @@ from stabviz.ui import device_caption, link, open_tab, read_params, setup, sync_
 
 CACHE_ENTRIES = 256  # results kept across all sessions (each a few hundred kB at most)
 TRAINED_ENTRIES = 64  # training results kept (a loss curve and per-layer norms each)
-COLUMNS = 4  # widgets per row
+WIDGET_PX = 210  # a number widget's width: rows of them wrap (4 a row on a 1400 px screen, 2 on a 1024 px projector)
 END_MARKER = "page_end"  # key of the last container a page draws (the browser sees class st-key-page_end)
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,14 @@ def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec],
 
 
 def _grid(fields: list[str], specs: dict[str, Spec]) -> dict:
-    """Multi-selects and free text get a full-width row each (tags stay readable); numbers share columns."""
+    """Multi-selects and free text get a full-width row each (tags stay readable); the others share rows that
+    wrap to the screen's width (fixed columns cut labels and values short on a projector)."""
     wide = [f for f in fields if specs[f].kind is tuple or (specs[f].kind is str and not specs[f].choices)]
     place = {f: st.container() for f in wide}
     narrow = [f for f in fields if f not in wide]
     if narrow:
-        cols = st.columns(min(COLUMNS, len(narrow)))
-        place |= {f: cols[i % len(cols)] for i, f in enumerate(narrow)}
+        row = st.container(horizontal=True)
+        place |= {f: row.container(width=WIDGET_PX) for f in narrow}
     return place
 
 
@@ -125,7 +126,9 @@ def draw(blocks: list[Block], lang: str) -> None:
         if isinstance(block, Figure):
             _figure(block, lang)
         elif isinstance(block, Table):
-            st.dataframe(block.df, hide_index=True)
+            shown, numbers = block.shown()
+            st.dataframe(shown, hide_index=True,
+                         column_config={c: st.column_config.TextColumn(alignment="right") for c in numbers})
             if block.caption:
                 st.caption(block.caption)
             st.download_button(tr("common.export.csv", lang), partial(block.df.to_csv, index=False), f"{block.name}.csv",
@@ -139,11 +142,11 @@ def _figure(fig: Figure, lang: str) -> None:
     st.vega_lite_chart(spec, width="stretch", theme=None)
     if fig.caption:
         st.caption(fig.caption)
-    png, svg, _ = st.columns([1, 1, 6])
-    png.download_button(tr("common.export.png", lang), lambda: export.to_png(spec), f"{fig.name}.png", "image/png",
-                        key=f"png_{fig.name}", on_click="ignore", icon=":material/download:")
-    svg.download_button(tr("common.export.svg", lang), lambda: export.to_svg(spec), f"{fig.name}.svg",
-                        "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon=":material/download:")
+    buttons = st.container(horizontal=True)  # each button as wide as its label (fixed columns cut it on a projector)
+    buttons.download_button(tr("common.export.png", lang), lambda: export.to_png(spec), f"{fig.name}.png",
+                            "image/png", key=f"png_{fig.name}", on_click="ignore", icon=":material/download:")
+    buttons.download_button(tr("common.export.svg", lang), lambda: export.to_svg(spec), f"{fig.name}.svg",
+                            "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon=":material/download:")
 
 
 def experiment_page(name: str) -> None:

@@ -123,6 +123,14 @@ def test_chinese_link_is_chinese_and_nothing_is_cut_off(page, app_url, name):
     page.screenshot(path=ARTIFACTS / f"{name}_zh.png")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_projector_sized_window_cuts_nothing_off(page, app_url, lang):
+    """1024 x 768, a common projector: export buttons, tables and widget labels keep their whole text."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    for name in PAGES:
+        open_link(page, f"{app_url}/{name}?lang={lang}")  # asserts no error box and no text cut off
+
+
 def test_widget_change_reaches_the_address_bar_and_the_link_reopens_it(page, app_url):
     open_link(page, f"{app_url}/activations")
     box = page.locator("[data-testid='stMain'] [data-testid='stNumberInput'] input").first
