@@ -209,9 +209,9 @@ def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: 
     return [rule, *left, *right]
 
 
-def hline(y: float, label: str) -> alt.Chart:
-    """A dashed black horizontal line at ``y`` (a theory value or a threshold), labelled in its tooltip."""
-    df = pd.DataFrame({"y": [y], "label": [label]})
+def hline(y: float, name: str) -> alt.Chart:
+    """A dashed black horizontal line at ``y`` (a theory value or a threshold), named in its tooltip."""
+    df = pd.DataFrame({"y": [y], "label": [name]})
     return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
         y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
 
