@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import heatmap, log_profile
+from stabviz.charts import heatmap, hline, log_profile
 from stabviz.experiments import Result
 from stabviz.experiments.deep_mlp import Params
 from stabviz.figures import Block, Figure, Table
@@ -150,8 +150,7 @@ def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
                         y_title=_t("training.norm_y", lang), title=_t("training.norm_title", lang))
     if not p.clip:
         return chart
-    rule = alt.Chart(pd.DataFrame({"y": [p.max_norm], "label": [_t("training.max_norm", lang, value=f"{p.max_norm:g}")]}))
-    rule = rule.mark_rule(color="black", strokeDash=[4, 2]).encode(y=alt.Y("y:Q"), tooltip=[alt.Tooltip("label:N")])
+    rule = hline(p.max_norm, _t("training.max_norm", lang, value=f"{p.max_norm:g}"))
     return alt.layer(chart, rule, title=chart.title)
 
 
