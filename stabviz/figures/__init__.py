@@ -49,8 +49,11 @@ class Table:
         return self.df.assign(**{c: [_text(v) for v in self.df[c]] for c in floats}), floats
 
 
+MISSING = "—"  # a table's missing value as shown (Streamlit would write "None")
+
+
 def _text(v: float) -> str:
-    return "—" if math.isnan(v) else f"{v:.5g}"
+    return MISSING if math.isnan(v) else f"{v:.5g}"
 
 
 Block = Figure | Table | str  # a str is Markdown text

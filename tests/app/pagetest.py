@@ -14,6 +14,7 @@ import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
 from stabviz import experiments
+from stabviz.figures import MISSING
 from stabviz.runtime import GLOBAL_FIELDS
 from stabviz.ui import MEMORY
 
@@ -88,13 +89,13 @@ def open_tabs(page: str, query: dict[str, str | list[str]] | None = None) -> dic
 
 
 def table(at: AppTest, index: int = 0) -> pd.DataFrame:
-    """The page's ``index``-th table with its numbers parsed back (the page shows floats as text, "—" if missing)."""
+    """The page's ``index``-th table with its numbers parsed back (the page shows floats as text, MISSING if missing)."""
     df = at.dataframe[index].value
     return df.assign(**{c: _numbers(df[c]) for c in df.columns if pd.api.types.is_string_dtype(df[c])})
 
 
 def _numbers(col: pd.Series) -> pd.Series:
     try:
-        return pd.Series([math.nan if t == "—" else float(t) for t in col], index=col.index, dtype=float)
+        return pd.Series([math.nan if t == MISSING else float(t) for t in col], index=col.index, dtype=float)
     except (ValueError, TypeError):
         return col  # a text column
