@@ -19,7 +19,7 @@ from stabviz.nets import ACTIVATION_LABELS, ACTIVATION_NAMES, value_and_derivati
 from stabviz.params import ParamsBase, Text, param
 from stabviz.runtime import device, device_param, dtype_range, generator, seed_param
 
-GRID_POINTS = 601  # points of the f / f' curves
+GRID_POINTS = 241  # points of the f / f' curves: 4-5 px apart on a wide screen (each point costs the browser ~0.1 ms)
 QUAD_POINTS = 200_001  # trapezoid nodes over +-12 standard deviations
 CHAINS = 1001  # independent chains for the product over depth (odd: the median is a chain)
 CHAIN_DTYPES = ("float64", "float32", "bfloat16", "float16")
