@@ -24,10 +24,17 @@ STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": X_SHAPE}
 EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
 
 
-def series(field: str, channel: type = alt.Color) -> alt.FieldChannelMixin:
+LINE_KEY = alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2)  # a legend key drawn as the line
+
+
+def series(field: str, channel: type = alt.Color, legend: alt.Legend | None = alt.Undefined) -> alt.FieldChannelMixin:
     """A nominal colour (or ``channel``: dash) per series, in the data's order rather than the alphabet's:
-    the data follow the engine's (and the link's) order, so a series keeps its colour in every language."""
-    return channel(f"{field}:N", title=None, sort=None)
+    the data follow the engine's (and the link's) order, so a series keeps its colour in every language.
+
+    A faint fill drawn under its series' lines (a band, a shaded span) passes ``legend=LINE_KEY``: a shared
+    legend takes its keys from the first layer, and would show every series as a pale swatch.
+    """
+    return channel(f"{field}:N", title=None, sort=None, legend=legend)
 
 
 def tooltips(fields) -> list[alt.Tooltip]:

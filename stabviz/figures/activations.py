@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, line_chart, log_profile, series, tooltips
+from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.activations import Params
 from stabviz.figures import Block, Figure, Table
@@ -39,7 +39,7 @@ def curves_view(result: Result, p: Params, lang: str) -> list[Block]:
     f_chart = line_chart(curves, "x", "f", "function", x_title="x", y_title="f(x)", title=t("f_title"))
     d_chart = line_chart(curves, "x", "df", "function", x_title="x", y_title="f'(x)", title=t("df_title"))
     spans = alt.Chart(_saturated_spans(curves, p.threshold)).mark_rect(opacity=0.12).encode(
-        x=alt.X("x:Q"), x2=alt.X2("x2:Q"), color=series("function"))
+        x=alt.X("x:Q"), x2=alt.X2("x2:Q"), color=series("function", legend=LINE_KEY))
     rules = pd.DataFrame({"y": [p.threshold, -p.threshold, 0.25], "label": ["+thr", "-thr", "1/4"]})
     rule = alt.Chart(rules).mark_rule(strokeDash=[3, 3], color="grey").encode(
         y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))

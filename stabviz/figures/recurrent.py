@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, hline, label, log_profile, series, state_of, tooltips
+from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, hline, label, log_profile, series, state_of, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
@@ -98,10 +98,10 @@ def _gate_chart(table: pd.DataFrame, lang: str, y_title: str) -> list[alt.Chart]
     data = table[table["t"].isin(np.unique(table["t"])[::k])]
     data = data.assign(gate=[_t(f"gates.gate_{g}", lang) for g in data["gate"]])
     x = alt.X("t:Q", title=_t("through_time.x", lang))
-    color = series("gate")
-    band = alt.Chart(data).mark_area(opacity=0.15).encode(x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=color)
+    band = alt.Chart(data).mark_area(opacity=0.15).encode(
+        x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=series("gate", legend=LINE_KEY))
     line = alt.Chart(data).mark_line().encode(
-        x=x, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=color,
+        x=x, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=series("gate"),
         tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("lo:Q", format=".3f"),
                  alt.Tooltip("hi:Q", format=".3f")])
     return [band, line]

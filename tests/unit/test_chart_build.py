@@ -1,4 +1,5 @@
-"""Every figure is a valid Vega-Lite spec built from typed channels (alt.X("step:Q"), not x="step:Q").
+"""Every figure is a valid Vega-Lite spec built from typed channels (alt.X("step:Q"), not x="step:Q"),
+and its legend keys, as Vega draws them, are solid.
 
 Altair 6.3 turns each shorthand string, alt.value() and alt.condition() into a channel through
 ``from_dict``, which first hashes the schemas of all ~570 Vega-Lite classes (~3 ms a channel; vega/altair
@@ -6,8 +7,12 @@ PR 3547); a section has 20 to 80 channels. The page skips Altair's schema valida
 (`charts.themed`), so it is done here, on every section's figures in both languages.
 """
 
+import functools
+from unittest import mock
+
 import altair as alt
 import pytest
+import vl_convert as vlc
 from altair.utils import schemapi
 
 from stabviz import experiments, figures
@@ -32,16 +37,45 @@ def _no_from_dict(*_args, **_kwargs):
     raise AssertionError("a channel given as a string, alt.value() or alt.condition(): use alt.X(...), alt.XValue(...)")
 
 
-@pytest.mark.parametrize(("name", "sec"), list(_sections()))
-def test_every_figure_is_valid_vega_lite_built_from_typed_channels(name, sec, monkeypatch):
+@functools.cache
+def _specs(name: str, section: str) -> tuple[dict, ...]:
+    """Every figure of a section in both languages, built with Altair's from_dict forbidden."""
+    sec = {s.name: s for s in experiments.load(name).SECTIONS}[section]
     params = _params(name, sec)
     result = experiments.run_section(sec, params.project(sec.uses))
     view = figures.load(name).VIEWS[sec.name]
-    with monkeypatch.context() as patch:
-        patch.setattr(schemapi._FromDict, "__init__", _no_from_dict)
-        specs = [fig.spec(lang) for lang in LANGS for fig in figures.figures_of(view(result, params, lang)).values()]
-    for spec in specs:
+    with mock.patch.object(schemapi._FromDict, "__init__", _no_from_dict):
+        return tuple(fig.spec(lang) for lang in LANGS for fig in figures.figures_of(view(result, params, lang)).values())
+
+
+@pytest.mark.parametrize(("name", "sec"), list(_sections()))
+def test_every_figure_is_valid_vega_lite_built_from_typed_channels(name, sec):
+    for spec in _specs(name, sec.name):
         alt.TopLevelSpec.validate({**spec, "datasets": {}})  # the structure; thousands of data rows only cost time
+
+
+def _legend_keys(node) -> list[dict]:
+    if isinstance(node, list):
+        return [key for child in node for key in _legend_keys(child)]
+    if not isinstance(node, dict):
+        return []
+    own = node["items"] if node.get("role") == "legend-symbol" else []
+    return own + [key for child in node.values() for key in _legend_keys(child)]
+
+
+@pytest.mark.parametrize(("name", "sec"), list(_sections()))
+def test_every_legend_key_is_drawn_solid(name, sec):
+    """A faint layer (a band, a shaded span) first in a shared legend would make every key a pale swatch."""
+    specs = _specs(name, sec.name)
+    for spec in specs[: len(specs) // len(LANGS)]:  # one language: the keys do not depend on it
+        pale = [key for key in _legend_keys(vlc.vegalite_to_scenegraph(spec)) if key.get("opacity", 1) < 0.5]
+        assert not pale, f"{spec.get('title')}: pale legend keys {pale}"
+
+
+def test_a_pale_legend_key_is_caught():
+    faint = alt.Chart({"values": [{"s": "a", "x": 1}]}).mark_area(opacity=0.15).encode(
+        x=alt.X("x:Q"), y=alt.Y("x:Q"), color=alt.Color("s:N"))
+    assert [key["opacity"] for key in _legend_keys(vlc.vegalite_to_scenegraph(faint.to_dict()))] == [0.15]
 
 
 def test_a_shorthand_channel_is_caught(monkeypatch):
