@@ -4,7 +4,7 @@ import streamlit as st
 
 from stabviz import experiments
 from stabviz.i18n import tr
-from stabviz.ui import ICONS, carried_query, setup
+from stabviz.ui import ICONS, carried_query, preload_optimizers, setup
 
 lang = setup(None)
 st.title(tr("common.app.title", lang))
@@ -15,3 +15,4 @@ for name in experiments.available():
         st.page_link(f"pages/{name}.py", label=f"**{tr(f'{name}.title', lang)}**", icon=ICONS[name],
                      query_params=carried_query(lang))
         st.markdown(tr(f"{name}.summary", lang))
+preload_optimizers()  # after the page: its import holds the interpreter lock for 1-2 s

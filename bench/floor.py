@@ -43,6 +43,6 @@ def floor_times(chromium) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "app.py").write_text(APP)
         shutil.copytree(ROOT / ".streamlit", Path(tmp) / ".streamlit")
-        with server(root=Path(tmp)) as (base, _pid):
-            first_run(chromium, base)
+        with server(root=Path(tmp)) as (base, pid):
+            first_run(chromium, base, pid)
             return link_times(chromium, base)

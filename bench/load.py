@@ -8,24 +8,16 @@ distinct parameter sets accumulate (the caches are bounded, so memory must level
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
-from pathlib import Path
 
 from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, PAGE_END, READY, server
 from playwright.async_api import async_playwright
 
+from bench.proc import cpu_s, rss_mb
+
 LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60&tab=chain"
 DISTINCT_SESSIONS = 4  # sessions that walk through distinct parameter sets (each Chromium tab costs ~1.5 CPU-s)
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process, MiB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def distinct_link(i: int) -> str:
@@ -33,12 +25,6 @@ def distinct_link(i: int) -> str:
     if i % 2:
         return f"activations?tab=chain&functions=sigmoid,relu&depth={1 + i % 200}&seed={i}"
     return f"activations?tab=saturation&functions=sigmoid,relu&samples=2000&seed={i}"
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _open(context, url: str) -> tuple[float, bool]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
+from bench.proc import cpu_s
 from stabviz.i18n import tr
 
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -48,16 +49,29 @@ def browser_times(names: list[str]) -> tuple[dict[str, tuple[float, float, float
 def _link_times(chromium, names: list[str]) -> dict[str, tuple[float, float]]:
     from browser import server
 
-    with server() as (base, _pid):
-        first_run(chromium, base)
+    with server() as (base, pid):
+        first_run(chromium, base, pid)
         return {name: link_times(chromium, f"{base}/{name}") for name in names}
 
 
-def first_run(chromium, base: str) -> None:
-    """Serve the home page once: the server's one-off start (importing torch) stays out of the link times."""
+def first_run(chromium, base: str, pid: int) -> None:
+    """Serve the home page once and let the server settle: its one-off start (importing torch, then
+    torch._dynamo in the background while the home page is read) stays out of the link times."""
     from browser import wait_drawn
 
     timed_open(chromium.new_context(), base, lambda page: wait_drawn(page, charts=False))
+    wait_idle(pid)
+
+
+def wait_idle(pid: int, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
+    """Until process ``pid`` uses under a tenth of a core over ``quiet_s``."""
+    deadline = time.monotonic() + timeout_s
+    used = cpu_s(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        used, before = cpu_s(pid), used
+        if used - before < 0.1 * quiet_s:
+            return
 
 
 def link_times(chromium, url: str) -> tuple[float, float]:
@@ -75,10 +89,11 @@ def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
     from browser import server, wait_drawn
 
     out: dict[str, list[float]] = {name: [] for name in names}
-    with server() as (base, _pid):
+    with server() as (base, pid):
         page = chromium.new_context(viewport=VIEWPORT).new_page()
         page.goto(base)
         wait_drawn(page, charts=False)
+        wait_idle(pid)
         for _ in range(2):
             for name in names:
                 start = time.perf_counter()

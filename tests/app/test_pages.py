@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from pagetest import CJK, ROOT, charts, key, open_page, problems, tab_of, value
 
@@ -33,6 +36,25 @@ def test_home_links_every_page_in_both_languages():
         labels = " ".join(p.proto.label for p in at.get("page_link"))
         for name in PAGES:
             assert tr(f"{name}.title", lang) in labels
+
+
+PRELOAD = """
+import sys, threading
+from streamlit.testing.v1 import AppTest
+assert "torch._dynamo" not in sys.modules
+AppTest.from_file("app.py", default_timeout=60).run()
+preload = [t for t in threading.enumerate() if t.name == "preload"]
+assert preload, "the home page started no background import"
+preload[0].join(60)
+assert "torch._dynamo" in sys.modules
+"""
+
+
+def test_the_home_page_imports_what_the_first_optimizer_needs_in_the_background():
+    """torch.optim imports torch._dynamo on a process's first optimizer (1.3-2 s): a fresh server's home page
+    starts that import after its run, so the first page to train does not wait for it."""
+    done = subprocess.run([sys.executable, "-c", PRELOAD], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.mark.parametrize("name", PAGES)
