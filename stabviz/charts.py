@@ -27,7 +27,9 @@ EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
 LINE_KEY = alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2)  # a legend key drawn as the line
 
 
-def series(field: str, channel: type = alt.Color, legend: alt.Legend | None = alt.Undefined) -> alt.FieldChannelMixin:
+def series(
+    field: str, channel: type = alt.Color, legend: alt.Legend | alt.UndefinedType = alt.Undefined,
+) -> alt.FieldChannelMixin:
     """A nominal colour (or ``channel``: dash) per series, in the data's order rather than the alphabet's:
     the data follow the engine's (and the link's) order, so a series keeps its colour in every language.
 
