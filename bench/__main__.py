@@ -13,6 +13,7 @@ from bench.pages import browser_times, page_run_warm
 from bench.ratios import instrumentation_ratio, optimizer_speedup
 from stabviz import experiments
 from stabviz.runtime import fix_threads
+from stabviz.ui import preload_optimizers
 
 
 def _row(cells: list) -> str:
@@ -34,6 +35,7 @@ def main() -> None:
         return load(args.load, args.distinct)
     names = args.pages.split(",")
     fix_threads()  # as the app and the CLI run
+    preload_optimizers().join()  # as the server's home page does; else it runs in the background of a page's timings
     print(f"device: {args.device}; torch {torch.__version__}; {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads\n")
     browser, floor = ({}, None) if args.no_browser else browser_times(names)
