@@ -6,7 +6,7 @@ import statistics
 import tempfile
 import time
 
-from bench.proc import cpu_s
+from bench.proc import cpu_s, machine_busy_s
 from stabviz.i18n import tr
 
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -65,13 +65,14 @@ def first_run(chromium, base: str, pid: int) -> None:
     wait_idle(pid)
 
 
-def wait_idle(pid: int, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
-    """Until process ``pid`` uses under a tenth of a core over ``quiet_s``."""
+def wait_idle(pid: int | None = None, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
+    """Until process ``pid`` (None: the whole machine) uses under a tenth of a core over ``quiet_s``."""
+    used_s = machine_busy_s if pid is None else lambda: cpu_s(pid)
     deadline = time.monotonic() + timeout_s
-    used = cpu_s(pid)
+    used = used_s()
     while time.monotonic() < deadline:
         time.sleep(quiet_s)
-        used, before = cpu_s(pid), used
+        used, before = used_s(), used
         if used - before < 0.1 * quiet_s:
             return
 
@@ -114,7 +115,9 @@ def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
 
 
 def timed_open(context, url: str, wait_drawn) -> float:
-    """Seconds from opening ``url`` in a new tab of ``context`` until ``wait_drawn`` returns."""
+    """Seconds from opening ``url`` in a new tab of ``context`` until ``wait_drawn`` returns, on a quiet machine
+    (not while the last tab or browser is still closing, or a new browser still starting)."""
+    wait_idle()
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url)

@@ -1,4 +1,4 @@
-"""The server process as Linux's /proc reports it: CPU time used and resident memory."""
+"""Processes and the machine as Linux's /proc reports them: CPU time used and resident memory."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting for I/O), all cores together."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
