@@ -27,6 +27,12 @@ def browser_context_args():
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    with server() as (base, _pid):
-        yield base
+def app_server():
+    """(base URL, pid) of one `streamlit run app.py` for the whole session."""
+    with server() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server[0]
