@@ -82,7 +82,7 @@ def link_times(chromium, url: str) -> tuple[float, float]:
     empty caches, then, after one more load, the median of WARM_LOADS more.
 
     A profile on disk, as a lecturer's browser has, not an off-the-record context: only a profile keeps V8's
-    code cache (Streamlit's JS compiled once; the warm loads here take 0.2-0.3 s less with it).
+    code cache (Streamlit's JS compiled once; the warm loads here took 0.2-0.6 s less with it).
     """
     from browser import CHROMIUM, LAUNCH_ARGS, wait_drawn
 

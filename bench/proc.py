@@ -13,9 +13,10 @@ def cpu_s(pid: int) -> float:
 
 
 def machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (not idle, not waiting for I/O), all cores together."""
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds this machine's own work has taken, all cores together (not idle, I/O wait or time the host
+    gave to other machines)."""
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, Path("/proc/stat").read_text().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
