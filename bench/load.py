@@ -18,6 +18,7 @@ from bench.proc import cpu_s, rss_mb
 
 LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60&tab=chain"
 DISTINCT_SESSIONS = 4  # sessions that walk through distinct parameter sets (each Chromium tab costs ~1.5 CPU-s)
+TIMEOUT_MS = 300_000  # every step of a load: 20 tabs loading at once on 2 cores take a minute or more each
 
 
 def distinct_link(i: int) -> str:
@@ -30,11 +31,11 @@ def distinct_link(i: int) -> str:
 async def _open(context, url: str) -> tuple[float, bool]:
     page = await context.new_page()
     start = time.perf_counter()
-    await page.goto(url)
-    await page.wait_for_selector(READY, timeout=300_000)
-    await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=300_000)
-    await page.wait_for_selector(PAGE_END, timeout=300_000)
-    await page.wait_for_function(CHARTS_DRAWN, timeout=300_000)
+    await page.goto(url, timeout=TIMEOUT_MS)
+    await page.wait_for_selector(READY, timeout=TIMEOUT_MS)
+    await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=TIMEOUT_MS)
+    await page.wait_for_selector(PAGE_END, timeout=TIMEOUT_MS)
+    await page.wait_for_function(CHARTS_DRAWN, timeout=TIMEOUT_MS)
     seconds = time.perf_counter() - start
     failed = await page.locator(ERRORS).count() > 0
     await page.close()
