@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 
@@ -21,16 +22,22 @@ def _median_time(fn, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def _interleaved_best(a, b, repeats: int = 5) -> tuple[float, float]:
-    """Best-of-n times of two functions run alternately (fair under a noisy machine)."""
+def _interleaved_best(a, b, repeats: int = 5) -> tuple[float, float, float, float]:
+    """Best-of-n times of two functions run alternately (fair under a noisy machine), and each one's mean
+    minor page faults per call (memory the allocator had given back to the system and touched again)."""
     a(), b()
-    ta, tb = [], []
+    times, faults = ([], []), ([], [])
     for _ in range(repeats):
-        for fn, out in ((a, ta), (b, tb)):
-            start = time.perf_counter()
+        for i, fn in enumerate((a, b)):
+            before, start = _minor_faults(), time.perf_counter()
             fn()
-            out.append(time.perf_counter() - start)
-    return min(ta), min(tb)
+            times[i].append(time.perf_counter() - start)
+            faults[i].append(_minor_faults() - before)
+    return min(times[0]), min(times[1]), statistics.mean(faults[0]), statistics.mean(faults[1])
+
+
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def instrumentation_ratio(depth: int = 100, width: int = 512, batch: int = 256, device: str = "cpu") -> dict:
@@ -49,8 +56,9 @@ def instrumentation_ratio(depth: int = 100, width: int = 512, batch: int = 256, 
         layer_stats(model, x)
         _sync(dev)
 
-    t_bare, t_inst = _interleaved_best(bare, instrumented)
-    return {"bare_s": t_bare, "instrumented_s": t_inst, "ratio": t_inst / t_bare}
+    t_bare, t_inst, f_bare, f_inst = _interleaved_best(bare, instrumented)
+    return {"bare_s": t_bare, "instrumented_s": t_inst, "ratio": t_inst / t_bare,
+            "bare_faults": f_bare, "instrumented_faults": f_inst}
 
 
 def optimizer_speedup(steps: int = 100, starts: int = 16) -> dict:
