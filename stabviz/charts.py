@@ -1,13 +1,12 @@
 """Shared Altair builders. Log axes never break: zero, inf and nan become visible markers.
 
-Values are classified into a ``state`` (finite / zero / inf / nan); finite values are drawn as
-they are, zeros as ▼ on the floor of the axis ("underflow to 0"), inf as ▲ on its ceiling
+Values are classified into a ``state`` (finite / zero / inf / nan: `stabviz.logscale`); finite values
+are drawn as they are, zeros as ▼ on the floor of the axis ("underflow to 0"), inf as ▲ on its ceiling
 ("overflow") and nan as ✕ on the ceiling. A dtype's representable range can be drawn as rules.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import altair as alt
@@ -15,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from stabviz.i18n import tr
+from stabviz.logscale import exact_text, for_log, log_domain, log_y, state_of
 from stabviz.runtime import dtype_range
 
 WIDTH, HEIGHT = 640, 320  # export size in CSS pixels (PNG is rendered at 2x)
 CJK_FONT = "WenQuanYi Micro Hei"
 X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z"  # ✕ (Vega's "cross" is ✚)
 STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": X_SHAPE}
-EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
 
 
 LINE_KEY = alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2)  # a legend key drawn as the line
@@ -48,72 +47,6 @@ def resolve(**scales: str) -> alt.Resolve:
     """Scale resolution for a layer's or concat's constructor, e.g. ``resolve(color="independent")``
     (``.resolve_scale()`` deep-copies the whole chart, and copying a layer copies its layers again)."""
     return alt.Resolve(scale=alt.ScaleResolveMap(**scales))
-
-
-def state_of(values: pd.Series | np.ndarray) -> np.ndarray:
-    """finite / zero / inf / nan for each value (magnitudes: negatives count by |v|)."""
-    v = np.abs(np.asarray(values, dtype=np.float64))
-    return np.select([np.isnan(v), np.isinf(v), v == 0], ["nan", "inf", "zero"], "finite")
-
-
-def log_domain(values: pd.Series | np.ndarray, pad: float = 3.0) -> tuple[float, float]:
-    """A log-axis domain around the finite positive values, padded by ``pad`` (a factor)."""
-    v = np.abs(np.asarray(values, dtype=np.float64))
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size == 0:
-        return 1e-3, 1e3
-    lo, hi = max(float(v.min()) / pad, 1e-300), min(float(v.max()) * pad, 1e300)
-    return (lo, hi) if hi / lo > 10 else (lo / 10, hi * 10)
-
-
-def for_log(df: pd.DataFrame, y: str, domain: tuple[float, float]) -> pd.DataFrame:
-    """Copy with ``y`` as a plottable magnitude clipped to the domain, plus ``state`` and ``exact`` (text)."""
-    out = df.copy()
-    raw = out[y].to_numpy(dtype=np.float64)
-    out["state"] = state_of(raw)
-    mag = np.abs(raw)
-    floor_, ceil_ = domain
-    out[y] = np.where(out["state"] == "zero", floor_, np.where(out["state"] == "finite", mag, ceil_))
-    out[y] = out[y].clip(floor_, ceil_)
-    out["exact"] = [_show(v) for v in raw]  # the true value as text (tooltips): "inf", "0", "1.234e-50"
-    return out
-
-
-def _show(v: float) -> str:
-    if math.isnan(v):
-        return "nan"
-    return ("inf" if v > 0 else "-inf") if math.isinf(v) else f"{v:.4g}"
-
-
-LOG_LABELS = "indexof([1, 2, 5], round(datum.value / pow(10, floor(log(datum.value) / LN10 + 1e-9)))) >= 0 " \
-    "? datum.label : ''"  # 1, 2 and 5 of a decade keep the label Vega gives them (none where ticks are dense)
-
-
-def log_y(title: str, domain: tuple[float, float]) -> alt.Y:
-    """A log y encoding with exponent labels and a fixed domain (no zero can reach the scale).
-
-    Across a decade or two Vega ticks every multiple (2e-1, 3e-1, ... 9e-1): only 1, 2 and 5 get a label."""
-    return alt.Y(
-        "y:Q", title=title, axis=alt.Axis(format=EXP_FORMAT, labelExpr=LOG_LABELS),
-        scale=alt.Scale(type="log", domain=list(domain), clamp=True, nice=False),
-    )
-
-
-SYMLOG_LABELS = "datum.value == 0 ? '0' : abs(datum.value) < 1e4 ? format(datum.value, ',~g') " \
-    ": format(datum.value, '.0e')"  # 0, -300, 1,000, -1e+10: one label per tick, never two alike
-
-
-def symlog_axis(lo: float, hi: float, most: int = 5) -> alt.Axis:
-    """An axis for a symlog scale over [lo, hi]: ticks at 0 and at the powers of ten inside, of either sign (every
-    k-th decade when a side would have more than ``most``). Vega gives a symlog scale linear ticks, which crowd
-    into one end (-1e10, -2e10, ... at the bottom); under two decades those read well and are kept."""
-    top = max(abs(lo), abs(hi))
-    if not 100 <= top < math.inf:
-        return alt.Axis(labelExpr=SYMLOG_LABELS)
-    decades = 10.0 ** np.arange(math.floor(math.log10(top)), -1, -1)  # from the largest: that one is labelled
-    decades = decades[:: -(-len(decades) // most)]
-    values = [float(v) for v in (0.0, *decades, *-decades) if lo <= v <= hi]
-    return alt.Axis(values=sorted(values), labelExpr=SYMLOG_LABELS)
 
 
 def log_profile(
@@ -250,7 +183,7 @@ def heatmap(
     """Rect heatmap of a finite ``z``; non-finite cells drawn grey with a marker."""
     data = df.copy()
     data["state"] = state_of(data[z].where(data[z] != 0, 1.0))  # zero is a fine value here
-    data["exact"] = [_show(v) for v in data[z]]
+    data["exact"] = [exact_text(v) for v in data[z]]
     data[z] = data[z].where(data["state"] == "finite")
     scale = alt.Scale(scheme=scheme, domainMid=mid) if mid is not None else alt.Scale(scheme=scheme)
     x_enc, y_enc = alt.X(f"{x}:O", title=x_title), alt.Y(f"{y}:O", title=y_title, sort="descending")

@@ -7,13 +7,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import line_chart, log_profile, symlog_axis
+from stabviz.charts import line_chart, log_profile
 from stabviz.experiments import Result
 from stabviz.experiments.loss_pairing import Params
 from stabviz.figures import Block, Figure, Table
 from stabviz.figures.surface_plots import names as surface_names
 from stabviz.figures.surface_plots import surface_map
 from stabviz.i18n import tr
+from stabviz.logscale import symlog_axis
 
 LAYER_ROWS = 2400  # most rows one chart layer sends to the browser
 LOG_STEPS = 160  # steps drawn on a log step axis (evenly spaced in log(step + 1)); more only cost the browser

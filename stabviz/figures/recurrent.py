@@ -9,13 +9,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, hline, label, log_profile, series, state_of, tooltips
+from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, hline, label, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
 from stabviz.figures import Block, Figure
 from stabviz.figures.deep_mlp import thin
 from stabviz.i18n import tr
+from stabviz.logscale import state_of
 from stabviz.rnn import CELL_LABELS, VANILLA
 
 MAX_POINTS = 40  # autograd points drawn over the forget-gate line

@@ -13,9 +13,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, resolve, series, symlog_axis, tooltips
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, resolve, series, tooltips
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
+from stabviz.logscale import symlog_axis
 
 BANDS = 12  # colour levels of the contour map
 UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
-from stabviz.charts import for_log, heatmap, line_chart, log_domain, log_profile, log_y, state_of, symlog_axis, themed
+from stabviz.charts import heatmap, line_chart, log_profile, themed
+from stabviz.logscale import for_log, log_domain, log_y, state_of, symlog_axis
 
 
 def test_states_classify_magnitudes():

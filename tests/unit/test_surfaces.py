@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from stabviz.experiments import optimizers as opt
-from stabviz.surfaces import FIXED, SURFACES, check_formula, compile_formula, grid, surface_fn
+from stabviz.formula import check_formula, compile_formula
+from stabviz.surfaces import FIXED, SURFACES, grid, surface_fn
 
 HOSTILE = [
     "__import__('os').system('ls')",  # a call of a name outside the whitelist
