@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from bench import ROOT
-from bench.pages import first_run, link_times
+from bench.pages import link_times
 
 SLIDERS = 15
 APP = f'''
@@ -37,12 +37,10 @@ with st.container(key="page_end"):
 
 
 def floor_times(chromium) -> tuple[float, float]:
-    """(link cold, link warm) of the reference page, on its own server, timed as the pages' links are."""
+    """(link cold, link warm) of the reference page, on servers of its own, timed as the pages' links are."""
     from browser import server
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "app.py").write_text(APP)
         shutil.copytree(ROOT / ".streamlit", Path(tmp) / ".streamlit")
-        with server(root=Path(tmp)) as (base, pid):
-            first_run(chromium, base, pid)
-            return link_times(chromium, base)
+        return link_times(chromium, lambda: server(root=Path(tmp)), [""])[""]

@@ -11,6 +11,7 @@ from stabviz.i18n import tr
 
 VIEWPORT = {"width": 1400, "height": 1000}
 WARM_LOADS = 3  # warm link loads per page, the median reported (one load varies by ±0.4 s here)
+COLD_LOADS = 3  # cold link loads per page, each on a fresh server, the median reported (one varies by ±1 s here)
 NAV_LINK = "[data-testid=stSidebar] [data-testid=stPageLink-NavLink]"
 
 
@@ -28,32 +29,25 @@ def browser_times(names: list[str]) -> tuple[dict[str, tuple[float, float, float
     """Seconds from a link (or a click) to all charts drawn, per page: (link cold, link warm, switch cold, warm);
     and the link times (cold, warm) of the stack's floor, a minimal Streamlit page (`bench/floor.py`).
 
-    link cold: nothing of the page computed yet on the server, and a new browser profile (empty caches);
+    link cold: nothing of the page computed yet on the server, and a new browser profile (empty caches),
+    median of 3 (a fresh server each);
     link warm: the same link again in a new tab of that profile, once it has opened the link twice (results,
     Streamlit's JS and the JS's compiled code cached, as in a lecturer's browser), median of 3;
     switch: clicking the page in the sidebar of an open app (a lecture), on a fresh server, then again.
     Each server has served its home page once first (its one-off start: importing torch).
     """
-    from browser import CHROMIUM, LAUNCH_ARGS
+    from browser import CHROMIUM, LAUNCH_ARGS, server
     from playwright.sync_api import sync_playwright
 
     from bench.floor import floor_times
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        links = _link_times(chromium, names)
+        links = link_times(chromium, server, names)
         switches = _switch_times(chromium, names)
         floor = floor_times(chromium)
         chromium.close()
     return {name: (*links[name], *switches[name]) for name in names}, floor
-
-
-def _link_times(chromium, names: list[str]) -> dict[str, tuple[float, float]]:
-    from browser import server
-
-    with server() as (base, pid):
-        first_run(chromium, base, pid)
-        return {name: link_times(chromium, f"{base}/{name}") for name in names}
 
 
 def first_run(chromium, base: str, pid: int) -> None:
@@ -77,9 +71,26 @@ def wait_idle(pid: int | None = None, quiet_s: float = 0.5, timeout_s: float = 3
             return
 
 
-def link_times(chromium, url: str) -> tuple[float, float]:
-    """(cold, warm) seconds to all charts drawn for ``url`` in new tabs of a new browser profile: first with
-    empty caches, then, after one more load, the median of WARM_LOADS more.
+def link_times(chromium, serve, paths: list[str]) -> dict[str, tuple[float, float]]:
+    """(cold, warm) seconds to all charts drawn for each path of the app that ``serve()`` starts (a context
+    manager yielding (base URL, pid)). Cold: the path's first load on a fresh server, in a new browser profile,
+    the median of COLD_LOADS servers; warm, on the first server: after one more load, the median of WARM_LOADS.
+    """
+    cold: dict[str, list[float]] = {path: [] for path in paths}
+    warm: dict[str, float] = {}
+    for round_ in range(COLD_LOADS):
+        with serve() as (base, pid):
+            first_run(chromium, base, pid)
+            for path in paths:
+                times = _profile_loads(chromium, f"{base}/{path}", 2 + WARM_LOADS if round_ == 0 else 1)
+                cold[path].append(times[0])
+                if round_ == 0:
+                    warm[path] = statistics.median(times[2:])
+    return {path: (statistics.median(cold[path]), warm[path]) for path in paths}
+
+
+def _profile_loads(chromium, url: str, loads: int) -> list[float]:
+    """Seconds to all charts drawn for ``loads`` loads of ``url`` in new tabs of a new browser profile.
 
     A profile on disk, as a lecturer's browser has, not an off-the-record context: only a profile keeps V8's
     code cache (Streamlit's JS compiled once; the warm loads here took 0.2-0.6 s less with it).
@@ -89,9 +100,9 @@ def link_times(chromium, url: str) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as profile:
         context = chromium.browser_type.launch_persistent_context(
             profile, executable_path=CHROMIUM, args=LAUNCH_ARGS, viewport=VIEWPORT)
-        cold, _second, *warm = (timed_open(context, url, wait_drawn) for _ in range(2 + WARM_LOADS))
+        times = [timed_open(context, url, wait_drawn) for _ in range(loads)]
         context.close()
-    return cold, statistics.median(warm)
+    return times
 
 
 def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
