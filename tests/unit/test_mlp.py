@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from stabviz.mlp import MLPSpec, build_mlp, gaussian_inputs, layer_stats
+from stabviz.mlp import MLPSpec, _moments, build_mlp, gaussian_inputs, layer_stats
 from stabviz.runtime import generator
 
 BATCH, WIDTH = 8, 16
@@ -66,3 +66,17 @@ def test_nonfinite_values_propagate_into_the_statistics() -> None:
     x[0, 0] = float("inf")
     table, _ = layer_stats(model, x)
     assert not np.isfinite(table[["pre_var", "pre_ms"]].to_numpy()).all()
+
+
+def test_moments_of_tensors_of_every_size_share_one_buffer_correctly() -> None:
+    """The float64 buffer is sized for the largest tensor; a smaller one after it reads only its own values."""
+    g = torch.Generator().manual_seed(0)
+    tensors = [torch.randn(64, 32, generator=g) * 3 + 1, torch.randn(5, generator=g).half(), None,
+               torch.randn(7, 3, generator=g, dtype=torch.float64)]
+    var, mean_square = _moments(tensors, torch.device("cpu"))
+    for t, v, ms in zip(tensors, var.tolist(), mean_square.tolist(), strict=True):
+        if t is None:
+            assert np.isnan(v) and np.isnan(ms)
+        else:
+            assert v == pytest.approx(t.double().var().item(), rel=1e-12)
+            assert ms == pytest.approx(t.double().square().mean().item(), rel=1e-12)
