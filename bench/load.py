@@ -11,7 +11,7 @@ import asyncio
 import statistics
 import time
 
-from browser import CHARTS_DRAWN, CHROMIUM, ERRORS, LAUNCH_ARGS, PAGE_END, READY, server
+from browser import CHROMIUM, ERRORS, LAUNCH_ARGS, drawn_waits, server
 from playwright.async_api import async_playwright
 
 from bench.proc import cpu_s, rss_mb
@@ -32,10 +32,8 @@ async def _open(context, url: str) -> tuple[float, bool]:
     page = await context.new_page()
     start = time.perf_counter()
     await page.goto(url, timeout=TIMEOUT_MS)
-    await page.wait_for_selector(READY, timeout=TIMEOUT_MS)
-    await page.wait_for_selector("[data-test-script-state='notRunning']", timeout=TIMEOUT_MS)
-    await page.wait_for_selector(PAGE_END, timeout=TIMEOUT_MS)
-    await page.wait_for_function(CHARTS_DRAWN, timeout=TIMEOUT_MS)
+    for method, argument in drawn_waits():
+        await getattr(page, method)(argument, timeout=TIMEOUT_MS)
     seconds = time.perf_counter() - start
     failed = await page.locator(ERRORS).count() > 0
     await page.close()

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 READY = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+NOT_RUNNING = "[data-test-script-state='notRunning']"
+NO_SKELETON = "document.querySelectorAll('[data-testid=stSkeleton]').length === 0"
 PAGE_END = ".st-key-page_end"  # an experiment page's last element (ui_page.END_MARKER)
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 CHARTS_DRAWN = """() => {
@@ -69,12 +71,17 @@ def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError("streamlit did not become healthy")
 
 
-def wait_drawn(page, timeout_ms: int = 90_000, charts: bool = True) -> None:
-    """Connected, script finished, no skeletons, and (``charts``) every Vega chart on the page has its marks."""
-    page.wait_for_selector(READY, timeout=timeout_ms)
-    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
-    page.wait_for_function("document.querySelectorAll('[data-testid=stSkeleton]').length === 0", timeout=timeout_ms)
+def drawn_waits(charts: bool = True) -> list[tuple[str, str]]:
+    """What "drawn" means, as (Playwright wait method, argument) in order; the tests' sync pages and the load
+    test's async ones both wait through this list. Connected, script finished, no skeletons, and (``charts``)
+    the page's last element and every Vega chart's marks; then the script still finished."""
+    waits = [("wait_for_selector", READY), ("wait_for_selector", NOT_RUNNING), ("wait_for_function", NO_SKELETON)]
     if charts:
-        page.wait_for_selector(PAGE_END, timeout=timeout_ms)
-        page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
-    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
+        waits += [("wait_for_selector", PAGE_END), ("wait_for_function", CHARTS_DRAWN)]
+    return [*waits, ("wait_for_selector", NOT_RUNNING)]
+
+
+def wait_drawn(page, timeout_ms: int = 90_000, charts: bool = True) -> None:
+    """Wait until the page is drawn (see ``drawn_waits``)."""
+    for method, argument in drawn_waits(charts):
+        getattr(page, method)(argument, timeout=timeout_ms)
