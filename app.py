@@ -4,15 +4,15 @@ import streamlit as st
 
 from stabviz import experiments
 from stabviz.i18n import tr
-from stabviz.ui import ICONS, carried_query, preload_optimizers, setup
+from stabviz.ui import carried_query, preload_optimizers, setup
 
 lang = setup(None)
 st.title(tr("common.app.title", lang))
 st.markdown(tr("common.app.tagline", lang))
 st.info(tr("common.app.share", lang), icon="🔗")
-for name in experiments.available():
+for name in experiments.NAMES:
     with st.container(border=True):
-        st.page_link(f"pages/{name}.py", label=f"**{tr(f'{name}.title', lang)}**", icon=ICONS[name],
+        st.page_link(f"pages/{name}.py", label=f"**{tr(f'{name}.title', lang)}**", icon=experiments.PAGES[name],
                      query_params=carried_query(lang))
         st.markdown(tr(f"{name}.summary", lang))
 preload_optimizers()  # after the page: its import holds the interpreter lock for 1-2 s

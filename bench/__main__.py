@@ -22,7 +22,7 @@ def _row(cells: list) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--pages", default=",".join(experiments.available()))
+    parser.add_argument("--pages", default=",".join(experiments.NAMES))
     parser.add_argument("--device", default="cpu", help="cpu or cuda (engine columns only)")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium columns")
     parser.add_argument("--no-ratios", action="store_true")

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from stabviz import experiments
-from stabviz.i18n import LANGS, tr
+from stabviz.i18n import LANGS, param_help, reason_text, tr
 from stabviz.params import ParamsBase, coerce, to_text
 from stabviz.runtime import fix_threads
 
@@ -41,7 +41,7 @@ def parse_sets(cls: type[ParamsBase], pairs: list[str], raw: dict[str, Any] | No
             raise CliError(f"unknown parameter {key!r}; parameters: {', '.join(specs)}")
         _, reason = coerce(specs[key], value)
         if reason is not None:
-            raise CliError(f"{key}: {value!r} {reason.en}")
+            raise CliError(f"{key}: {value!r} {reason_text(reason, 'en')}")
     return cls.parse(raw)[0]
 
 
@@ -69,7 +69,7 @@ def report(name: str, params: ParamsBase, result: experiments.Result) -> dict[st
 
 
 def cmd_list(_: argparse.Namespace) -> None:
-    for name in experiments.available():
+    for name in experiments.NAMES:
         print(f"{name:16s} {tr(f'{name}.summary', 'en')}")
 
 
@@ -126,11 +126,11 @@ def cmd_export(args: argparse.Namespace) -> None:
 def params_markdown() -> str:
     """The README's per-page parameter table: URL/CLI name, default, allowed values, help."""
     lines = []
-    for name in experiments.available():
+    for name in experiments.NAMES:
         lines += [f"#### `{name}`", "", "| parameter | default | allowed | meaning |", "| --- | --- | --- | --- |"]
         for field, spec in experiments.load(name).Params.specs().items():
             allowed = "auto, cpu, cuda (where present)" if field == "device" else spec.allowed()
-            meaning = spec.help.en.replace("|", "\\|")
+            meaning = param_help(name, field, "en").replace("|", "\\|")
             lines.append(f"| `{field}` | `{to_text(spec.default)}` | {allowed} | {meaning} |")
         lines.append("")
     return "\n".join(lines)

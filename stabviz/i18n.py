@@ -2,13 +2,19 @@
 
 Each entry is a table with ``en`` and ``zh``; a key is the file stem plus the dotted path,
 e.g. ``activations.chain.title``. ``LANGS`` are the languages a link's ``lang=`` may name.
+The engine returns data (values, choice names, issue codes); only pages, figures and the CLI
+phrase it, through the functions here.
 """
 
 from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+
+from stabviz.params import ParamIssue, Reason
+from stabviz.runtime import BudgetError
 
 LANGS = ("en", "zh")
 LANG_NAMES = {"en": "English", "zh": "简体中文"}
@@ -46,3 +52,46 @@ def tr(key: str, lang: str, **fmt: object) -> str:
 def has(key: str) -> bool:
     """Whether a UI string exists (optional captions)."""
     return key in catalog()
+
+
+def scoped(prefix: str) -> Callable[..., str]:
+    """``tr`` under a key prefix: ``t = scoped("newton"); t("roots.title", lang)``."""
+    return lambda key, lang, **fmt: tr(f"{prefix}.{key}", lang, **fmt)
+
+
+def param_key(page: str, field: str, part: str) -> str:
+    """Where a field's ``label`` or ``help`` lives: the page's ``param.<field>``, else the shared one in common."""
+    own = f"{page}.param.{field}.{part}"
+    return own if has(own) else f"common.param.{field}.{part}"
+
+
+def param_label(page: str, field: str, lang: str) -> str:
+    """A parameter's widget label."""
+    return tr(param_key(page, field, "label"), lang)
+
+
+def param_help(page: str, field: str, lang: str) -> str:
+    """A parameter's one-line help: the widget's tooltip, the CLI's and the docs' parameter table."""
+    return tr(param_key(page, field, "help"), lang)
+
+
+def choice_label(vocab: str, value: str, lang: str) -> str:
+    """The display name of a language-neutral choice value (the value itself where none is given)."""
+    key = f"choices.{vocab}.{value}"
+    return tr(key, lang) if vocab and has(key) else value
+
+
+def reason_text(reason: Reason, lang: str) -> str:
+    """Why a value was refused, said in ``lang`` ("is above the maximum 256")."""
+    return tr(f"common.issue.{reason.code}", lang, **dict(reason.detail))
+
+
+def issue_message(issue: ParamIssue, lang: str) -> str:
+    """A replaced value, said in ``lang``: which parameter, what it got, why, and what is used."""
+    return tr("common.issue.message", lang, name=issue.name, raw=issue.raw, reason=reason_text(issue.reason, lang),
+              used=issue.used_text)
+
+
+def budget_message(err: BudgetError, lang: str) -> str:
+    """A request refused before it ran, said in ``lang``."""
+    return tr("common.budget.refused", lang, **err.message_fields())

@@ -13,25 +13,13 @@ import torch
 from torch import nn
 
 from stabviz.nets import activation
-from stabviz.params import Text, param
+from stabviz.params import param
 
 # name -> (torch.nn.init function, keyword arguments); "normal"/"uniform" use the std parameter.
 INITS = (
     "normal", "uniform", "xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform",
     "kaiming_normal_fan_out", "kaiming_uniform_fan_out", "lecun_normal", "orthogonal",
 )
-INIT_LABELS = {
-    "normal": Text("N(0, std²)", "N(0, std²)"),
-    "uniform": Text("uniform, same std", "均匀分布（同 std）"),
-    "xavier_normal": Text("Xavier/Glorot normal", "Xavier/Glorot 正态"),
-    "xavier_uniform": Text("Xavier/Glorot uniform", "Xavier/Glorot 均匀"),
-    "kaiming_normal": Text("He/Kaiming normal (fan_in)", "He/Kaiming 正态 (fan_in)"),
-    "kaiming_uniform": Text("He/Kaiming uniform (fan_in)", "He/Kaiming 均匀 (fan_in)"),
-    "kaiming_normal_fan_out": Text("He/Kaiming normal (fan_out)", "He/Kaiming 正态 (fan_out)"),
-    "kaiming_uniform_fan_out": Text("He/Kaiming uniform (fan_out)", "He/Kaiming 均匀 (fan_out)"),
-    "lecun_normal": Text("LeCun normal", "LeCun 正态"),
-    "orthogonal": Text("orthogonal", "正交"),
-}
 
 
 def weight_variance(scheme: str, fan_in: int, fan_out: int, std: float = 1.0) -> float:
@@ -178,17 +166,9 @@ def _norm(t: torch.Tensor) -> torch.Tensor:
 
 def init_param(default: str) -> str:
     """The weight-initialization field, declared alike on every page that has one."""
-    return param(
-        default, Text("Initialization", "初始化"),
-        Text("How the weights are drawn (torch.nn.init).", "权重的初始化方式（torch.nn.init）。"),
-        choices=INITS, labels=INIT_LABELS,
-    )
+    return param(default, choices=INITS, vocab="init")
 
 
 def std_param(default: float, lo: float = 1e-3) -> float:
     """The weight std of the constant-std schemes, declared alike on every page that has one."""
-    return param(
-        default, Text("Weight std", "权重标准差"),
-        Text("Weight std of the N(0, std²) and uniform schemes.", "N(0, std²) 与均匀分布初始化的权重标准差。"),
-        lo=lo, hi=10.0, step=0.01,
-    )
+    return param(default, lo=lo, hi=10.0, step=0.01)

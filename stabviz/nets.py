@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stabviz.params import Text, param
+from stabviz.params import param
 
 # name -> factory of a torch.nn module; names are language-neutral (they go into URLs).
 ACTIVATIONS: dict[str, type[nn.Module] | object] = {
@@ -21,18 +21,6 @@ ACTIVATIONS: dict[str, type[nn.Module] | object] = {
     "hardtanh": nn.Hardtanh,
 }
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
-ACTIVATION_LABELS = {
-    "sigmoid": Text("sigmoid", "sigmoid"),
-    "tanh": Text("tanh", "tanh"),
-    "relu": Text("ReLU", "ReLU"),
-    "leaky_relu": Text("LeakyReLU (0.01)", "LeakyReLU (0.01)"),
-    "elu": Text("ELU", "ELU"),
-    "selu": Text("SELU", "SELU"),
-    "gelu": Text("GELU", "GELU"),
-    "silu": Text("SiLU / Swish", "SiLU / Swish"),
-    "softplus": Text("Softplus", "Softplus"),
-    "hardtanh": Text("hard-tanh", "hard-tanh"),
-}
 
 
 def activation(name: str) -> nn.Module:
@@ -50,7 +38,4 @@ def value_and_derivative(name: str, x: torch.Tensor) -> tuple[torch.Tensor, torc
 
 def activation_param(default: str) -> str:
     """The activation field, declared alike on every page that has one."""
-    return param(
-        default, Text("Activation", "激活函数"), Text("Nonlinearity after every layer.", "每层之后的非线性函数。"),
-        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
-    )
+    return param(default, choices=ACTIVATION_NAMES, vocab="activation")

@@ -1,9 +1,10 @@
 """Parameter schemas: one frozen dataclass per experiment drives widgets, URL, CLI and cache key.
 
-A field is declared with :func:`param`, which stores a :class:`Spec` (bounds, choices,
-bilingual label and help) in the dataclass field's metadata. ``__post_init__`` rejects
-bad values loudly (for Python callers); :meth:`ParamsBase.parse` turns untrusted strings
-(a URL, a CLI flag) into the nearest safe values plus readable warnings, and never raises.
+A field is declared with :func:`param`, which stores a :class:`Spec` (default, bounds, choices)
+in the dataclass field's metadata; its label and help live in the locale files, looked up by the
+field's name (``stabviz.i18n.param_label``). ``__post_init__`` rejects bad values loudly (for
+Python callers); :meth:`ParamsBase.parse` turns untrusted strings (a URL, a CLI flag) into the
+nearest safe values plus issues that say why, and never raises.
 """
 
 from __future__ import annotations
@@ -21,37 +22,19 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f"})
 MAX_TEXT = 200  # longest free-text value accepted from a URL or CLI
 
 
-@dataclass(frozen=True)
-class Text:
-    """A user-facing string in English and Simplified Chinese."""
-
-    en: str
-    zh: str
-
-    def __call__(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
-
 @dataclass(frozen=True, eq=False)
 class Spec:
     """What one parameter may hold and how a person sees it."""
 
     kind: type  # int, float, bool, str, or tuple (a multi-choice of str)
     default: Any  # the value used when nothing (or nothing valid) is given
-    label: Text  # widget label
-    help: Text  # one-line help text, shown as the widget tooltip and in the README
     lo: float | None = None  # inclusive lower bound for numbers
     hi: float | None = None  # inclusive upper bound for numbers
     choices: tuple[str, ...] = ()  # allowed values for str / tuple fields
-    labels: Mapping[str, Text] | None = None  # display names of choices (values stay neutral)
+    vocab: str = ""  # where the choices' display names live: locales/choices.toml [vocab]
     step: float | None = None  # widget step for numbers
     widget: str = ""  # "slider" for a slider, else a number box / select box
     check: Callable[[Any], None] | None = None  # extra validation, raises ValueError
-
-    def choice_label(self, value: str, lang: str) -> str:
-        """Display name of a choice in the given language."""
-        text = (self.labels or {}).get(value)
-        return text(lang) if text else value
 
     def allowed(self) -> str:
         """The allowed values, as said in error messages."""
@@ -62,27 +45,37 @@ class Spec:
         return f"{_fmt(self.lo)} to {_fmt(self.hi)}"
 
 
-def param(default: Any, label: Text, help: Text, **spec: Any) -> Any:
-    """Declare a dataclass field carrying its :class:`Spec`."""
+def param(default: Any, **spec: Any) -> Any:
+    """Declare a dataclass field carrying its :class:`Spec` (label and help: the locale's ``param.<name>``)."""
     kind = tuple if isinstance(default, tuple) else type(default)
-    meta = {"spec": Spec(kind=kind, default=default, label=label, help=help, **spec)}
+    meta = {"spec": Spec(kind=kind, default=default, **spec)}
     return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a value was refused: a code (``common.issue.<code>`` in the locales) and its details."""
+
+    code: str  # below_min, above_max, not_number, not_whole, not_choice, no_choice, bad_entries, not_bool, ...
+    detail: tuple[tuple[str, str], ...] = ()  # (placeholder, text) pairs for the message
+
+    @classmethod
+    def of(cls, code: str, **detail: str) -> Reason:
+        return cls(code, tuple(detail.items()))
+
+
+@dataclass(frozen=True)
 class ParamIssue:
-    """A value that was replaced by a safe one, with the reason in both languages."""
+    """A value that was replaced by a safe one, and why (phrased by ``stabviz.i18n.issue_message``)."""
 
     name: str
     raw: str
     used: Any
-    reason: Text
+    reason: Reason
 
-    def message(self, lang: str) -> str:
-        used = _show(self.used)
-        if lang == "zh":
-            return f"参数 {self.name}：'{self.raw}' {self.reason.zh}，已改用 {used}。"
-        return f"{self.name}: '{self.raw}' {self.reason.en}; using {used}."
+    @property
+    def used_text(self) -> str:
+        return _show(self.used)
 
 
 def _fmt(x: float | None) -> str:
@@ -93,18 +86,18 @@ def _show(value: Any) -> str:
     return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
-def _clamp(spec: Spec, x: float) -> tuple[float, Text | None]:
+def _clamp(spec: Spec, x: float) -> tuple[float, Reason | None]:
     if spec.lo is not None and x < spec.lo:
-        return spec.lo, Text(f"is below the minimum {_fmt(spec.lo)}", f"低于下限 {_fmt(spec.lo)}")
+        return spec.lo, Reason.of("below_min", lo=_fmt(spec.lo))
     if spec.hi is not None and x > spec.hi:
-        return spec.hi, Text(f"is above the maximum {_fmt(spec.hi)}", f"超过上限 {_fmt(spec.hi)}")
+        return spec.hi, Reason.of("above_max", hi=_fmt(spec.hi))
     return x, None
 
 
-BAD_NUMBER = Text("is not a number", "不是数字")
+BAD_NUMBER = Reason.of("not_number")
 
 
-def _coerce_number(spec: Spec, text: str) -> tuple[Any, Text | None]:
+def _coerce_number(spec: Spec, text: str) -> tuple[Any, Reason | None]:
     try:
         x = float(text)
     except ValueError:
@@ -114,40 +107,40 @@ def _coerce_number(spec: Spec, text: str) -> tuple[Any, Text | None]:
     x, reason = _clamp(spec, x)
     if spec.kind is int:
         if x != round(x) and reason is None:
-            reason = Text("is not a whole number", "不是整数")
+            reason = Reason.of("not_whole")
         return int(round(x)), reason
     return x, reason
 
 
-def _coerce_choice(spec: Spec, text: str) -> tuple[Any, Text | None]:
+def _coerce_choice(spec: Spec, text: str) -> tuple[Any, Reason | None]:
     lookup = {c.lower(): c for c in spec.choices}
     if text.strip().lower() in lookup:
         return lookup[text.strip().lower()], None
-    return spec.default, Text(f"is not one of {spec.allowed()}", f"不在可选值 {spec.allowed()} 之中")
+    return spec.default, Reason.of("not_choice", allowed=spec.allowed())
 
 
-def _coerce_multi(spec: Spec, raw: Raw) -> tuple[Any, Text | None]:
+def _coerce_multi(spec: Spec, raw: Raw) -> tuple[Any, Reason | None]:
     items = [raw] if isinstance(raw, str) else list(raw)
     words = [w.strip() for item in items for w in item.split(",") if w.strip()]
     lookup = {c.lower(): c for c in spec.choices}
     known = tuple(dict.fromkeys(lookup[w.lower()] for w in words if w.lower() in lookup))
     if not known:
-        return spec.default, Text(f"names none of {spec.allowed()}", f"不含可选值 {spec.allowed()} 中的任何一个")
+        return spec.default, Reason.of("no_choice", allowed=spec.allowed())
     if len(known) < len(words):
-        return known, Text(f"has unknown or repeated entries (allowed: {spec.allowed()})", "含有未知或重复的项")
+        return known, Reason.of("bad_entries", allowed=spec.allowed())
     return known, None
 
 
-def _coerce_bool(spec: Spec, text: str) -> tuple[Any, Text | None]:
+def _coerce_bool(spec: Spec, text: str) -> tuple[Any, Reason | None]:
     word = text.strip().lower()
     if word in TRUE_WORDS:
         return True, None
     if word in FALSE_WORDS:
         return False, None
-    return spec.default, Text("is not true or false", "不是 true 或 false")
+    return spec.default, Reason.of("not_bool")
 
 
-def coerce(spec: Spec, raw: Raw) -> tuple[Any, Text | None]:
+def coerce(spec: Spec, raw: Raw) -> tuple[Any, Reason | None]:
     """Turn an untrusted string (or list of strings) into a valid value and maybe a reason."""
     if spec.kind is tuple:
         return _coerce_multi(spec, raw)
@@ -159,12 +152,12 @@ def coerce(spec: Spec, raw: Raw) -> tuple[Any, Text | None]:
     if spec.choices:
         return _coerce_choice(spec, text)
     if len(text) > MAX_TEXT:
-        return spec.default, Text(f"is longer than {MAX_TEXT} characters", f"超过 {MAX_TEXT} 个字符")
+        return spec.default, Reason.of("too_long", n=str(MAX_TEXT))
     try:
         if spec.check:
             spec.check(text)
     except ValueError as err:
-        return spec.default, Text(f"is not accepted ({err})", f"无法接受（{err}）")
+        return spec.default, Reason.of("not_accepted", why=str(err))
     return text, None
 
 

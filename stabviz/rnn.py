@@ -16,25 +16,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from stabviz.params import Text
 from stabviz.runtime import generator
 
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 VANILLA = ("rnn_tanh", "rnn_relu")  # the cells with a single nonlinearity, h_t = phi(W_ih x_t + W_hh h_{t-1} + b)
-CELL_LABELS = {
-    "rnn_tanh": Text("RNN (tanh)", "RNN（tanh）"),
-    "rnn_relu": Text("RNN (ReLU)", "RNN（ReLU）"),
-    "lstm": Text("LSTM", "LSTM"),
-    "gru": Text("GRU", "GRU"),
-}
 GATE_BLOCKS = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # H x H blocks stacked in W_hh
 INITS = ("default", "orthogonal", "identity", "radius")
-INIT_LABELS = {
-    "default": Text("PyTorch default U(±1/√H)", "PyTorch 默认 U(±1/√H)"),
-    "orthogonal": Text("orthogonal, scaled by r", "正交矩阵 × r"),
-    "identity": Text("scaled identity r·I (IRNN)", "缩放单位矩阵 r·I（IRNN）"),
-    "radius": Text("Gaussian, spectral radius r", "高斯矩阵，谱半径为 r"),
-}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from stabviz.params import Text, param
+from stabviz.params import param
 
 DTYPES: dict[str, torch.dtype] = {
     "float64": torch.float64,
@@ -38,7 +38,6 @@ def available_devices() -> tuple[str, ...]:
 
 
 DEVICE_CHOICES = ("auto", *available_devices())
-DEVICE_LABELS = {"auto": Text("auto (CUDA if available)", "自动（有 CUDA 则用 CUDA）")}
 
 
 def device(name: str) -> torch.device:
@@ -65,16 +64,12 @@ class BudgetError(ValueError):
 
     def __init__(self, work: float, budget: float = WORK_BUDGET) -> None:
         self.work, self.budget = work, budget
-        super().__init__(self.message("en"))
+        super().__init__(f"This request needs about {work:.2g} multiply-adds, {work / budget:.1f}x the budget of "
+                         f"{budget:.2g}: lower the depth, width, batch or steps.")
 
-    def message(self, lang: str) -> str:
-        ratio = self.work / self.budget
-        if lang == "zh":
-            return f"计算量约 {self.work:.2g} 次乘加，是上限 {self.budget:.2g} 的 {ratio:.1f} 倍：请减小深度、宽度、批量或步数。"
-        return (
-            f"This request needs about {self.work:.2g} multiply-adds, {ratio:.1f}x the budget of "
-            f"{self.budget:.2g}: lower the depth, width, batch or steps."
-        )
+    def message_fields(self) -> dict[str, str]:
+        """The numbers the refusal names (``common.budget.refused`` in the locales)."""
+        return {"work": f"{self.work:.2g}", "budget": f"{self.budget:.2g}", "ratio": f"{self.work / self.budget:.1f}"}
 
 
 def check_budget(work: float, budget: float = WORK_BUDGET) -> None:
@@ -90,24 +85,17 @@ GLOBAL_FIELDS = ("seed", "device", "dtype")
 
 def seed_param(default: int = 0) -> int:
     """The random seed: same seed, same numbers, same figure."""
-    return param(default, Text("Seed", "随机种子"), Text("Random seed: the same seed gives the same figure.", "随机种子：相同的种子得到相同的图。"), lo=0, hi=2**31 - 1)
+    return param(default, lo=0, hi=2**31 - 1)
 
 
 def device_param() -> str:
     """Where torch runs; only devices present on this machine are offered."""
-    return param(
-        "auto", Text("Device", "设备"), Text("Where torch runs the experiment.", "运行实验的设备。"),
-        choices=DEVICE_CHOICES, labels=DEVICE_LABELS,
-    )
+    return param("auto", choices=DEVICE_CHOICES, vocab="device")
 
 
 def dtype_param(default: str = "float32") -> str:
     """Floating-point format of the tensors, the heart of overflow and underflow."""
-    return param(
-        default, Text("dtype", "数据类型"),
-        Text("Floating-point format of weights and activations.", "权重与激活值的浮点格式。"),
-        choices=DTYPE_NAMES,
-    )
+    return param(default, choices=DTYPE_NAMES)
 
 
 def dtype_range(name: str) -> tuple[float, float, float]:

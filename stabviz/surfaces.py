@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.formula import FUNCTIONS, Fn, check_formula, compile_formula
-from stabviz.params import Text, param
+from stabviz.formula import Fn, check_formula, compile_formula
+from stabviz.params import param
 
 DEFAULT_FORMULA = "(x^2 + y - 11)^2 / 10 + sin(3*x) * cos(3*y)"
 
@@ -24,28 +24,23 @@ DEFAULT_FORMULA = "(x^2 + y - 11)^2 / 10 + sin(3*x) * cos(3*y)"
 class Surface:
     """A test function with its plot box and its stationary points (the theory marks)."""
 
-    label: Text  # display name, with the formula
     box: tuple[float, float, float, float]  # x_lo, x_hi, y_lo, y_hi of the plot
     minima: tuple[tuple[float, float], ...] = ()  # known minima (for a*x^2+b*y^2: the origin)
     saddles: tuple[tuple[float, float], ...] = ()  # known saddle points
 
 
 SURFACES: dict[str, Surface] = {
-    "quadratic": Surface(Text("a·x² + b·y² (ill-conditioned quadratic)", "a·x² + b·y²（病态二次函数）"),
-                         (-2, 2, -2, 2), ((0, 0),)),
-    "rosenbrock": Surface(Text("Rosenbrock (1−x)² + 100(y−x²)²", "Rosenbrock 函数 (1−x)² + 100(y−x²)²"),
-                          (-2, 2, -1, 3), ((1, 1),)),
-    "beale": Surface(Text("Beale", "Beale 函数"), (-4.5, 4.5, -4.5, 4.5), ((3, 0.5),)),
-    "himmelblau": Surface(Text("Himmelblau", "Himmelblau 函数"), (-5, 5, -5, 5),
-                          ((3, 2), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126))),
-    "saddle": Surface(Text("saddle x² − y²", "鞍面 x² − y²"), (-2, 2, -2, 2), (), ((0, 0),)),
-    "cubic": Surface(Text("cubic saddle 5x³ + y³", "三次鞍点 5x³ + y³"), (-2, 2, -2, 2), (), ((0, 0),)),
-    "monkey": Surface(Text("monkey saddle x³ − 3xy²", "猴鞍 x³ − 3xy²"), (-2, 2, -2, 2), (), ((0, 0),)),
-    "quartic": Surface(Text("degenerate minimum 10x⁴ + y⁴", "退化极小值 10x⁴ + y⁴"), (-2, 2, -2, 2), ((0, 0),)),
-    "formula": Surface(Text("your formula f(x, y)", "自定义公式 f(x, y)"), (-3, 3, -3, 3)),
+    "quadratic": Surface((-2, 2, -2, 2), ((0, 0),)),
+    "rosenbrock": Surface((-2, 2, -1, 3), ((1, 1),)),
+    "beale": Surface((-4.5, 4.5, -4.5, 4.5), ((3, 0.5),)),
+    "himmelblau": Surface((-5, 5, -5, 5), ((3, 2), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126))),
+    "saddle": Surface((-2, 2, -2, 2), (), ((0, 0),)),
+    "cubic": Surface((-2, 2, -2, 2), (), ((0, 0),)),
+    "monkey": Surface((-2, 2, -2, 2), (), ((0, 0),)),
+    "quartic": Surface((-2, 2, -2, 2), ((0, 0),)),
+    "formula": Surface((-3, 3, -3, 3)),
 }
 SURFACE_NAMES = tuple(SURFACES)
-SURFACE_LABELS = {k: s.label for k, s in SURFACES.items()}
 
 
 def _beale(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -104,31 +99,19 @@ def status(x: np.ndarray, y: np.ndarray, loss: np.ndarray, box: tuple[float, flo
 
 def surface_param(default: str) -> str:
     """Which surface to descend on."""
-    return param(default, Text("Surface", "曲面"), Text("The function f(x, y) being minimized.", "要最小化的函数 f(x, y)。"),
-                 choices=SURFACE_NAMES, labels=SURFACE_LABELS)
+    return param(default, choices=SURFACE_NAMES, vocab="surface")
 
 
-def curvature_param(name: str, default: float) -> float:
+def curvature_param(default: float) -> float:
     """A coefficient of the quadratic a*x^2 + b*y^2 (its curvature along one axis is twice it)."""
-    axis = "x" if name == "a" else "y"
-    return param(default, Text(f"Quadratic: {name}", f"二次函数：{name}"),
-                 Text(f"Coefficient of {axis}² in a·x² + b·y²; the curvature along {axis} is 2{name}.",
-                      f"a·x² + b·y² 中 {axis}² 的系数；沿 {axis} 方向的曲率为 2{name}。"),
-                 lo=0.01, hi=100.0, step=0.5)
+    return param(default, lo=0.01, hi=100.0, step=0.5)
 
 
 def formula_param() -> str:
     """The user's own surface, checked safely (a bad formula falls back to the default with a warning)."""
-    return param(DEFAULT_FORMULA, Text("Formula f(x, y)", "公式 f(x, y)"),
-                 Text("Used when the surface is 'your formula'. Operators + - * / ^ (or **), numbers, x, y, pi, e, "
-                      "and " + ", ".join(FUNCTIONS) + ".",
-                      "曲面选“自定义公式”时使用。可用运算 + - * / ^（或 **）、数字、x、y、pi、e，以及函数 "
-                      + "、".join(FUNCTIONS) + "。"),
-                 check=check_formula)
+    return param(DEFAULT_FORMULA, check=check_formula)
 
 
-def start_param(axis: str, default: float) -> float:
+def start_param(default: float) -> float:
     """One coordinate of the (first) start point."""
-    return param(default, Text(f"Start {axis}₀", f"起点 {axis}₀"),
-                 Text(f"The {axis} coordinate of the first start point.", f"第一个起点的 {axis} 坐标。"),
-                 lo=-5.0, hi=5.0, step=0.1)
+    return param(default, lo=-5.0, hi=5.0, step=0.1)

@@ -19,19 +19,15 @@ import streamlit as st
 import torch
 
 from stabviz import experiments
-from stabviz.i18n import LANG_NAMES, LANGS, tr
-from stabviz.params import ParamIssue, ParamsBase, Spec, Text, coerce, to_text, validate
+from stabviz.i18n import LANG_NAMES, LANGS, choice_label, issue_message, param_help, param_label, tr
+from stabviz.params import ParamIssue, ParamsBase, Reason, Spec, coerce, to_text, validate
 from stabviz.runtime import GLOBAL_FIELDS, available_devices, fix_threads
 
 MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page switches
 PAGE, FRESH = "_stabviz_page", "_stabviz_fresh"  # session keys: the page shown, and whether it just opened
 TAB = "tab"  # URL key of the open tab (a section name)
-LANG_SPEC = Spec(kind=str, default="en", label=Text("Language", "语言"), help=Text("", ""), choices=LANGS)
-ICONS = {  # Material icons: drawn by Streamlit's own font, no emoji font needed
-    "home": ":material/home:", "activations": ":material/show_chart:", "initialization": ":material/casino:",
-    "deep_mlp": ":material/layers:", "recurrent": ":material/repeat:", "normalization": ":material/balance:",
-    "optimizers": ":material/explore:", "newton": ":material/my_location:", "loss_pairing": ":material/link:",
-}
+LANG_SPEC = Spec(kind=str, default="en", choices=LANGS)
+HOME_ICON = ":material/home:"
 
 
 def _memory() -> dict[str, Any]:
@@ -62,10 +58,10 @@ def seed_state(key: str, url_key: str, spec: Spec, memory_key: str, issues: list
     st.session_state[key] = list(value) if spec.kind is tuple else value
 
 
-def widget(name: str, spec: Spec, key: str, lang: str) -> Any:
+def widget(page: str, name: str, spec: Spec, key: str, lang: str) -> Any:
     """Draw the widget for one schema field and return its value (tuples for multi-choice)."""
-    label, help_ = spec.label(lang), spec.help(lang) or None
-    fmt = lambda v: spec.choice_label(v, lang)  # noqa: E731
+    label, help_ = param_label(page, name, lang), param_help(page, name, lang)
+    fmt = lambda v: choice_label(spec.vocab, v, lang)  # noqa: E731
     if spec.kind is bool:
         return st.toggle(label, key=key, help=help_)
     if spec.kind is tuple:
@@ -91,7 +87,7 @@ def setup(page: str | None) -> str:
     """Page config, language and navigation in the sidebar; returns the language code."""
     fix_threads()
     title = tr(f"{page}.title", "en") if page else "stabviz"
-    st.set_page_config(page_title=f"{title} · stabviz", page_icon=ICONS[page or "home"], layout="wide")
+    st.set_page_config(page_title=f"{title} · stabviz", page_icon=experiments.PAGES[page] if page else HOME_ICON, layout="wide")
     st.session_state[FRESH] = st.session_state.get(PAGE) != (page or "home")  # widgets are new on a new page
     st.session_state[PAGE] = page or "home"
     issues: list[ParamIssue] = []
@@ -123,15 +119,15 @@ def carried_query(lang: str) -> dict[str, str]:
 
 def _navigation(lang: str) -> None:
     query = carried_query(lang)
-    st.page_link("app.py", label=tr("common.app.home", lang), icon=ICONS["home"], query_params=query)
-    for name in experiments.available():
-        st.page_link(f"pages/{name}.py", label=tr(f"{name}.nav", lang), icon=ICONS[name], query_params=query)
+    st.page_link("app.py", label=tr("common.app.home", lang), icon=HOME_ICON, query_params=query)
+    for name in experiments.NAMES:
+        st.page_link(f"pages/{name}.py", label=tr(f"{name}.nav", lang), icon=experiments.PAGES[name], query_params=query)
 
 
 def show_issues(issues: list[ParamIssue], lang: str) -> None:
     """One warning per replaced value, naming the parameter."""
     for issue in issues:
-        st.warning(issue.message(lang), icon=":material/warning:")
+        st.warning(issue_message(issue, lang), icon=":material/warning:")
 
 
 def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[str, Any]) -> ParamsBase:
@@ -146,7 +142,7 @@ def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[
         if name in placement:
             seed_state(key, name, spec, key, issues)
             with placement[name]:
-                values[name] = checked(name, spec, widget(name, spec, key, lang), issues)
+                values[name] = checked(name, spec, widget(page, name, spec, key, lang), issues)
         else:
             values[name] = start_value(name, spec, key, issues)
         _memory()[key] = values[name]
@@ -174,7 +170,7 @@ def open_tab(page: str, names: list[str], labels: dict[str, dict[str, str]], lan
 
 def tab_spec(names: list[str]) -> Spec:
     """The schema of a page's ``tab=`` URL value: one of its section names, the first by default."""
-    return Spec(kind=str, default=names[0], label=Text("Tab", "标签页"), help=Text("", ""), choices=tuple(names))
+    return Spec(kind=str, default=names[0], choices=tuple(names))
 
 
 def checked(name: str, spec: Spec, value: Any, issues: list[ParamIssue]) -> Any:
@@ -184,7 +180,7 @@ def checked(name: str, spec: Spec, value: Any, issues: list[ParamIssue]) -> Any:
         return value
     except ValueError:
         safe, reason = coerce(spec, to_text(value))
-        issues.append(ParamIssue(name, to_text(value), safe, reason or Text("is not accepted", "无法接受")))
+        issues.append(ParamIssue(name, to_text(value), safe, reason or Reason("refused")))
         return safe
 
 

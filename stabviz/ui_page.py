@@ -15,7 +15,7 @@ from stabviz import experiments, export
 from stabviz import figures as figs
 from stabviz.experiments import Result, Section
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import LANGS, has, tr
+from stabviz.i18n import LANGS, budget_message, has, tr
 from stabviz.params import ParamsBase, Spec
 from stabviz.runtime import GLOBAL_FIELDS, BudgetError
 from stabviz.ui import device_caption, link, open_tab, read_params, setup, sync_url
@@ -103,7 +103,7 @@ def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | 
         bar.empty()
         return result
     except BudgetError as err:
-        st.error(tr("common.page.refused", lang, message=err.message(lang)), icon=":material/block:")
+        st.error(tr("common.page.refused", lang, message=budget_message(err, lang)), icon=":material/block:")
     except (ValueError, RuntimeError) as err:  # engine refusals; numerics never raise
         log.exception("section %s/%s failed", name, sec.name)
         st.error(tr("common.page.refused", lang, message=str(err)), icon=":material/block:")

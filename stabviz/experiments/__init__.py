@@ -1,5 +1,9 @@
 """Experiment registry and the contract every experiment module follows.
 
+:data:`PAGES` is the one list of experiments: page order, URL paths, CLI names, and each page's icon.
+Adding a page adds its line here, ``stabviz/experiments/<name>.py``, ``stabviz/figures/<name>.py``,
+``stabviz/locales/<name>.toml`` and a 5-line ``pages/<name>.py`` (a test checks ``pages/`` agrees).
+
 An experiment module defines ``Params`` (a :class:`~stabviz.params.ParamsBase`) and
 ``SECTIONS``: each section is a pure function from (projected) params to a :class:`Result`,
 with the fields it reads (its cache key) and an estimate of its work (its budget check).
@@ -8,10 +12,8 @@ with the fields it reads (its cache key) and an estimate of its work (its budget
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,11 +22,17 @@ import pandas as pd
 from stabviz.params import ParamsBase
 from stabviz.runtime import check_budget
 
-# Page order; also the URL paths and CLI names.
-NAMES = (
-    "activations", "initialization", "deep_mlp", "recurrent",
-    "normalization", "optimizers", "newton", "loss_pairing",
-)
+PAGES = {  # name (URL path, CLI name, module name) -> Material icon, drawn by Streamlit's font (no emoji font needed)
+    "activations": ":material/show_chart:",
+    "initialization": ":material/casino:",
+    "deep_mlp": ":material/layers:",
+    "recurrent": ":material/repeat:",
+    "normalization": ":material/balance:",
+    "optimizers": ":material/explore:",
+    "newton": ":material/my_location:",
+    "loss_pairing": ":material/link:",
+}
+NAMES = tuple(PAGES)  # in page order
 
 Progress = Callable[[float], None]  # called with the fraction done, 0..1
 
@@ -52,23 +60,10 @@ class Section:
     long: bool = False  # a training run: the page shows a progress bar
 
 
-def available() -> tuple[str, ...]:
-    """The complete experiments (engine, figures, UI text and page), in page order."""
-    root = Path(__file__).resolve().parents[2]
-    return tuple(n for n in NAMES if _complete(n, root))
-
-
-def _complete(name: str, root: Path) -> bool:
-    return all((
-        importlib.util.find_spec(f"stabviz.experiments.{name}"), importlib.util.find_spec(f"stabviz.figures.{name}"),
-        (root / "stabviz" / "locales" / f"{name}.toml").is_file(), (root / "pages" / f"{name}.py").is_file(),
-    ))
-
-
 def load(name: str) -> ModuleType:
     """The experiment module called ``name``; KeyError with the choices if unknown."""
-    if name not in available():
-        raise KeyError(f"unknown experiment {name!r}; choose from {', '.join(available())}")
+    if name not in PAGES:
+        raise KeyError(f"unknown experiment {name!r}; choose from {', '.join(NAMES)}")
     return importlib.import_module(f"stabviz.experiments.{name}")
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 import torch
 
 from stabviz.experiments import Result, Section
-from stabviz.nets import ACTIVATION_LABELS, ACTIVATION_NAMES, value_and_derivative
-from stabviz.params import ParamsBase, Text, param
+from stabviz.nets import ACTIVATION_NAMES, value_and_derivative
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype_range, generator, seed_param
 
 GRID_POINTS = 241  # points of the f / f' curves: 4-5 px apart on a wide screen (each point costs the browser ~0.1 ms)
@@ -27,33 +27,12 @@ CHAIN_DTYPES = ("float64", "float32", "bfloat16", "float16")
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    functions: tuple[str, ...] = param(
-        ("sigmoid", "tanh", "relu", "gelu"), Text("Functions", "激活函数"),
-        Text("Activation functions compared side by side.", "并排比较的激活函数。"),
-        choices=ACTIVATION_NAMES, labels=ACTIVATION_LABELS,
-    )
-    x_max: float = param(
-        6.0, Text("x range ±", "x 范围 ±"), Text("Curves are drawn for x in [-x_max, x_max].", "曲线绘制区间为 [-x_max, x_max]。"),
-        lo=0.5, hi=50.0, step=0.5, widget="slider",
-    )
-    threshold: float = param(
-        0.05, Text("Saturation threshold", "饱和阈值"),
-        Text("A unit counts as saturated where |f'(x)| is below this.", "|f'(x)| 低于此值即视为饱和。"),
-        lo=1e-4, hi=0.5, step=0.01,
-    )
-    input_std: float = param(
-        2.0, Text("Input std s", "输入标准差 s"),
-        Text("Pre-activations are drawn from N(0, s²).", "预激活值服从 N(0, s²)。"), lo=0.01, hi=20.0, step=0.1,
-    )
-    samples: int = param(
-        100_000, Text("Monte Carlo samples", "蒙特卡洛样本数"),
-        Text("Draws of z ~ N(0, s²) for the measured expectations.", "用于测量期望的 z ~ N(0, s²) 样本数。"),
-        lo=1_000, hi=2_000_000, step=1_000,
-    )
-    depth: int = param(
-        100, Text("Depth L", "深度 L"), Text("Number of derivative factors multiplied in the chain.", "链式乘积中导数因子的个数。"),
-        lo=1, hi=1000, widget="slider",
-    )
+    functions: tuple[str, ...] = param(("sigmoid", "tanh", "relu", "gelu"), choices=ACTIVATION_NAMES, vocab="activation")
+    x_max: float = param(6.0, lo=0.5, hi=50.0, step=0.5, widget="slider")
+    threshold: float = param(0.05, lo=1e-4, hi=0.5, step=0.01)
+    input_std: float = param(2.0, lo=0.01, hi=20.0, step=0.1)
+    samples: int = param(100_000, lo=1_000, hi=2_000_000, step=1_000)
+    depth: int = param(100, lo=1, hi=1000, widget="slider")
     seed: int = seed_param()
     device: str = device_param()
 

@@ -26,7 +26,7 @@ from stabviz.experiments.deep_mlp_theory import (
 from stabviz.experiments.deep_mlp_train import dtype_cost, state, train, train_work
 from stabviz.mlp import MLPSpec, build_mlp, init_param, layer_stats, std_param
 from stabviz.nets import activation_param
-from stabviz.params import ParamsBase, Text, param
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import DTYPE_NAMES, device, device_param, dtype, dtype_param, generator, seed_param
 
 WEIGHT_COST = 20.0  # per-weight cost of initialising, storing and reducing a gradient, in multiply-adds
@@ -34,25 +34,25 @@ WEIGHT_COST = 20.0  # per-weight cost of initialising, storing and reducing a gr
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    depth: int = param(50, Text("Depth", "深度"), Text("Number of Linear + activation layers.", "线性层 + 激活层的层数。"), lo=1, hi=256, widget="slider")
-    width: int = param(128, Text("Width", "宽度"), Text("Units per layer (also the input size).", "每层的单元数（也是输入维数）。"), lo=2, hi=2048)
+    depth: int = param(50, lo=1, hi=256, widget="slider")
+    width: int = param(128, lo=2, hi=2048)
     activation: str = activation_param("sigmoid")
     init: str = init_param("xavier_normal")
     std: float = std_param(1.0)
-    batch: int = param(64, Text("Batch", "批量大小"), Text("Inputs per forward/backward pass.", "每次前向/反向传播的样本数。"), lo=1, hi=1024)
-    mat_size: int = param(4, Text("Matrix size n", "矩阵大小 n"), Text("Each random matrix is n x n with N(0, 1) entries.", "每个随机矩阵为 n x n，元素服从 N(0, 1)。"), lo=1, hi=64)
-    mat_count: int = param(100, Text("Matrices k", "矩阵个数 k"), Text("How many random matrices are multiplied.", "连乘的随机矩阵个数。"), lo=1, hi=1000, widget="slider")
-    mat_runs: int = param(5, Text("Runs", "重复次数"), Text("Independent products drawn (different random matrices).", "独立抽取的乘积条数（随机矩阵各不相同）。"), lo=1, hi=50)
-    grow: float = param(1.5, Text("Growing factor", "增长因子"), Text("A factor above 1, raised to the power k.", "大于 1 的因子，求其 k 次幂。"), lo=1.0001, hi=10.0, step=0.05)
-    shrink: float = param(0.8, Text("Shrinking factor", "衰减因子"), Text("A factor below 1, raised to the power k.", "小于 1 的因子，求其 k 次幂。"), lo=0.01, hi=0.9999, step=0.05)
-    powers: int = param(100, Text("Largest power k", "最大幂次 k"), Text("Powers k = 0..k of both factors.", "两个因子的幂次 k = 0..k。"), lo=1, hi=1000, widget="slider")
-    train_depth: int = param(15, Text("Training depth", "训练网络深度"), Text("Hidden layers of the trained net (plus one output layer).", "训练网络的隐藏层数（另加一个输出层）。"), lo=1, hi=100)
-    train_width: int = param(64, Text("Training width", "训练网络宽度"), Text("Units per hidden layer of the trained net.", "训练网络每个隐藏层的单元数。"), lo=2, hi=512)
-    train_batch: int = param(32, Text("Training batch", "训练批量大小"), Text("Minibatch size of SGD.", "SGD 的小批量大小。"), lo=1, hi=512)
-    steps: int = param(300, Text("Steps", "训练步数"), Text("SGD steps of the training run.", "训练的 SGD 步数。"), lo=10, hi=2000, step=10)
-    lr: float = param(0.5, Text("Learning rate", "学习率"), Text("SGD learning rate.", "SGD 的学习率。"), lo=1e-4, hi=10.0, step=0.01)
-    clip: bool = param(False, Text("Clip gradients", "梯度裁剪"), Text("Rescale the gradient when its total norm exceeds max-norm.", "梯度总范数超过上限时按比例缩小。"))
-    max_norm: float = param(1.0, Text("Max norm", "范数上限"), Text("Largest total gradient norm kept by clipping.", "梯度裁剪允许的最大总范数。"), lo=1e-3, hi=1e3, step=0.1)
+    batch: int = param(64, lo=1, hi=1024)
+    mat_size: int = param(4, lo=1, hi=64)
+    mat_count: int = param(100, lo=1, hi=1000, widget="slider")
+    mat_runs: int = param(5, lo=1, hi=50)
+    grow: float = param(1.5, lo=1.0001, hi=10.0, step=0.05)
+    shrink: float = param(0.8, lo=0.01, hi=0.9999, step=0.05)
+    powers: int = param(100, lo=1, hi=1000, widget="slider")
+    train_depth: int = param(15, lo=1, hi=100)
+    train_width: int = param(64, lo=2, hi=512)
+    train_batch: int = param(32, lo=1, hi=512)
+    steps: int = param(300, lo=10, hi=2000, step=10)
+    lr: float = param(0.5, lo=1e-4, hi=10.0, step=0.01)
+    clip: bool = param(False)
+    max_norm: float = param(1.0, lo=1e-3, hi=1e3, step=0.1)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")

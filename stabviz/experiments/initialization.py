@@ -20,9 +20,9 @@ from stabviz.experiments import Result, Section
 from stabviz.experiments import initialization_theory as theory
 from stabviz.experiments.initialization_hist import histograms
 from stabviz.experiments.initialization_sweep import ELEMENTWISE, streams, sweep, sweep_work
-from stabviz.mlp import INIT_LABELS, INITS, MLPSpec, build_mlp, layer_stats, weight_variance
+from stabviz.mlp import INITS, MLPSpec, build_mlp, layer_stats, weight_variance
 from stabviz.nets import activation_param
-from stabviz.params import ParamsBase, Text, param
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import device_param, dtype_param, generator, seed_param
 
 MAX_HIST_LAYERS = 8  # histogram panels per scheme
@@ -39,67 +39,20 @@ def _check_layers(text: str) -> None:
 @dataclass(frozen=True)
 class Params(ParamsBase):
     activation: str = activation_param("tanh")
-    schemes: tuple[str, ...] = param(
-        ("normal", "xavier_normal", "kaiming_normal"), Text("Initialization schemes", "初始化方法"),
-        Text("Weight initializations compared side by side (torch.nn.init).", "并排比较的权重初始化方法（torch.nn.init）。"),
-        choices=INITS, labels=INIT_LABELS,
-    )
-    std: float = param(
-        0.01, Text("Weight std s", "权重标准差 s"),
-        Text("Standard deviation of the constant-std schemes N(0, s²) and uniform.", "固定标准差方案 N(0, s²) 与均匀分布所用的标准差。"),
-        lo=1e-4, hi=10.0, step=0.01,
-    )
-    depth: int = param(
-        20, Text("Depth", "深度"), Text("Number of linear layers.", "线性层的层数。"), lo=1, hi=MAX_DEPTH, widget="slider",
-    )
-    width: int = param(
-        256, Text("Width n", "宽度 n"), Text("Units per layer (also the input size).", "每层的单元数（也是输入维度）。"),
-        lo=8, hi=2048, step=8,
-    )
-    batch: int = param(
-        64, Text("Batch", "批量大小"), Text("Inputs x ~ N(0, I) pushed through the network.", "送入网络的输入 x ~ N(0, I) 的个数。"),
-        lo=1, hi=4096, step=16,
-    )
-    hist_layers: str = param(
-        "1,2,5,10,20", Text("Histogram layers", "直方图所取的层"),
-        Text("Layers whose activations are histogrammed, e.g. 1,5,10 (numbers past the depth become the last layer).",
-             "绘制激活值直方图的层，如 1,5,10（超过深度的层号按最后一层计）。"),
-        check=_check_layers,
-    )
-    sweep_depth: int = param(
-        50, Text("Sweep: largest depth", "扫描：最大深度"), Text("The sweep's depths run up to this.", "扫描的深度上限。"),
-        lo=2, hi=200, widget="slider",
-    )
-    depth_points: int = param(
-        10, Text("Sweep: depths", "扫描：深度个数"), Text("Number of depths in the sweep, evenly spaced.", "扫描中等间距取的深度个数。"),
-        lo=2, hi=25,
-    )
-    sigma_min: float = param(
-        0.25, Text("Sweep: smallest σ_w", "扫描：最小 σ_w"),
-        Text("Smallest weight scale σ_w = std·√n (LeCun normal times a gain).", "最小的权重尺度 σ_w = std·√n（LeCun 正态乘以增益）。"),
-        lo=0.01, hi=10.0, step=0.05,
-    )
-    sigma_max: float = param(
-        4.0, Text("Sweep: largest σ_w", "扫描：最大 σ_w"), Text("Largest weight scale σ_w = std·√n.", "最大的权重尺度 σ_w = std·√n。"),
-        lo=0.02, hi=20.0, step=0.1,
-    )
-    sigma_points: int = param(
-        25, Text("Sweep: σ_w values", "扫描：σ_w 个数"), Text("Number of σ_w values, evenly spaced on a log scale.", "σ_w 的取值个数（对数等距）。"),
-        lo=2, hi=41,
-    )
-    sweep_width: int = param(
-        64, Text("Sweep: width", "扫描：宽度"), Text("Units per layer in the sweep's networks.", "扫描所用网络每层的单元数。"),
-        lo=8, hi=512, step=8,
-    )
-    sweep_batch: int = param(
-        32, Text("Sweep: batch", "扫描：批量大小"), Text("Inputs per network in the sweep.", "扫描中每个网络的输入个数。"),
-        lo=1, hi=512, step=8,
-    )
-    stable_decades: float = param(
-        1.0, Text("Stable band (decades)", "稳定带宽（数量级）"),
-        Text("A cell counts as stable where |log10 gradient ratio| is below this.", "|log10 梯度比| 小于此值的格子视为稳定。"),
-        lo=0.1, hi=10.0, step=0.1,
-    )
+    schemes: tuple[str, ...] = param(("normal", "xavier_normal", "kaiming_normal"), choices=INITS, vocab="init")
+    std: float = param(0.01, lo=1e-4, hi=10.0, step=0.01)
+    depth: int = param(20, lo=1, hi=MAX_DEPTH, widget="slider")
+    width: int = param(256, lo=8, hi=2048, step=8)
+    batch: int = param(64, lo=1, hi=4096, step=16)
+    hist_layers: str = param("1,2,5,10,20", check=_check_layers)
+    sweep_depth: int = param(50, lo=2, hi=200, widget="slider")
+    depth_points: int = param(10, lo=2, hi=25)
+    sigma_min: float = param(0.25, lo=0.01, hi=10.0, step=0.05)
+    sigma_max: float = param(4.0, lo=0.02, hi=20.0, step=0.1)
+    sigma_points: int = param(25, lo=2, hi=41)
+    sweep_width: int = param(64, lo=8, hi=512, step=8)
+    sweep_batch: int = param(32, lo=1, hi=512, step=8)
+    stable_decades: float = param(1.0, lo=0.1, hi=10.0, step=0.1)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")

@@ -19,7 +19,7 @@ import torch
 from stabviz.experiments import Progress, Result, Section
 from stabviz.experiments import loss_descent as ld
 from stabviz.experiments.loss_numerics import NUMERIC_DTYPES, numerics_result
-from stabviz.params import ParamsBase, Text, param
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import DTYPE_NAMES, device, device_param, generator, seed_param
 
 CURVE_POINTS = 401  # points of the dL/dz curves
@@ -29,34 +29,20 @@ ELEMENT_COST = 100.0  # multiply-adds per element per step (forward and backward
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    target: int = param(1, Text("Target y", "目标 y"), Text("Label of the single training example (0 or 1).", "唯一训练样本的标签（0 或 1）。"),
-                        lo=0, hi=1)
-    x: float = param(1.0, Text("Input x", "输入 x"), Text("The single input; the neuron outputs sigmoid(w x + b).", "唯一的输入；神经元输出 sigmoid(w x + b)。"),
-                     lo=-4.0, hi=4.0, step=0.1)
-    lr: float = param(1.0, Text("Learning rate", "学习率"), Text("Step size of plain gradient descent (torch.optim.SGD).", "普通梯度下降（torch.optim.SGD）的步长。"),
-                      lo=1e-3, hi=50.0, step=0.1)
-    steps: int = param(1000, Text("Steps", "步数"), Text("Gradient-descent steps for every start and both losses.", "每个起点、两种损失各自的梯度下降步数。"),
-                       lo=1, hi=100_000, step=100)
-    starts: int = param(6, Text("Starts", "起点数"), Text("Number of starting points (on a ring for the neuron, random for softmax).", "起点个数（神经元的起点排成一圈，softmax 的起点随机）。"),
-                        lo=1, hi=24, widget="slider")
-    radius: float = param(5.0, Text("Start radius", "起点半径"), Text("Neuron starts lie on a circle of this radius around (w, b) = (0, 0).", "神经元的起点位于以 (w, b) = (0, 0) 为圆心、此半径的圆上。"),
-                          lo=0.0, hi=15.0, step=0.5, widget="slider")
-    span: float = param(10.0, Text("Plot range ±", "作图范围 ±"), Text("The loss surfaces are drawn for w and b in [-span, span].", "损失曲面绘制区间：w、b ∈ [-span, span]。"),
-                        lo=1.0, hi=30.0, step=0.5)
-    grid: int = param(41, Text("Grid points", "网格点数"), Text("Points per axis of the (w, b) loss surfaces.", "(w, b) 损失曲面每个坐标轴上的点数。"),
-                      lo=11, hi=60)
-    z_max: float = param(10.0, Text("z range ±", "z 范围 ±"), Text("Range of the logit z (and of the softmax margin) in the gradient curves.", "梯度曲线中 logit z（以及 softmax 间隔）的范围。"),
-                         lo=1.0, hi=50.0, step=0.5)
-    classes: int = param(4, Text("Classes", "类别数"), Text("Number of classes of the softmax example.", "softmax 示例的类别数。"), lo=2, hi=10, widget="slider")
-    confidence: float = param(7.0, Text("Wrong confidence", "错误置信度"),
-                              Text("Added to one wrong class's logit at the start: the model starts confidently wrong.", "起始时加到某个错误类别 logit 上的值：模型一开始就“自信地犯错”。"),
-                              lo=0.0, hi=30.0, step=0.5)
-    num_max: float = param(1000.0, Text("Numerics |z| max", "数值实验 |z| 上限"), Text("Largest |z| in the numerics tables (log-spaced, both signs).", "数值稳定性表中 |z| 的最大值（对数间隔，正负两侧）。"),
-                           lo=10.0, hi=1e4)
-    num_points: int = param(41, Text("Numerics points", "数值实验点数"), Text("Log-spaced |z| values per sign in the numerics tables.", "数值稳定性表中每一侧对数间隔的 |z| 个数。"),
-                            lo=5, hi=200)
-    dtypes: tuple[str, ...] = param(NUMERIC_DTYPES, Text("dtypes", "数据类型"), Text("Floating-point formats compared in the numerics tables.", "数值稳定性表中比较的浮点格式。"),
-                                    choices=DTYPE_NAMES)
+    target: int = param(1, lo=0, hi=1)
+    x: float = param(1.0, lo=-4.0, hi=4.0, step=0.1)
+    lr: float = param(1.0, lo=1e-3, hi=50.0, step=0.1)
+    steps: int = param(1000, lo=1, hi=100_000, step=100)
+    starts: int = param(6, lo=1, hi=24, widget="slider")
+    radius: float = param(5.0, lo=0.0, hi=15.0, step=0.5, widget="slider")
+    span: float = param(10.0, lo=1.0, hi=30.0, step=0.5)
+    grid: int = param(41, lo=11, hi=60)
+    z_max: float = param(10.0, lo=1.0, hi=50.0, step=0.5)
+    classes: int = param(4, lo=2, hi=10, widget="slider")
+    confidence: float = param(7.0, lo=0.0, hi=30.0, step=0.5)
+    num_max: float = param(1000.0, lo=10.0, hi=1e4)
+    num_points: int = param(41, lo=5, hi=200)
+    dtypes: tuple[str, ...] = param(NUMERIC_DTYPES, choices=DTYPE_NAMES)
     seed: int = seed_param()
     device: str = device_param()
 

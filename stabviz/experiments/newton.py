@@ -17,8 +17,8 @@ import torch
 from torch.autograd.functional import hessian
 
 from stabviz.experiments import Result, Section
-from stabviz.experiments.newton_roots import FAILURE_CASES, ROOT_LABELS, ROOTS, failures, roots
-from stabviz.params import ParamsBase, Text, param
+from stabviz.experiments.newton_roots import FAILURE_CASES, ROOTS, failures, roots
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 from stabviz.surfaces import (
     SURFACES,
@@ -35,12 +35,6 @@ from stabviz.surfaces import (
 GRID = 61  # contour grid points per axis
 EIG_TOL = 1e-12  # eigenvalues below this (relative to the largest) count as zero: H^-1 becomes a pseudo-inverse
 METHODS = ("newton", "damped", "saddle_free", "gd")
-METHOD_LABELS = {
-    "newton": Text("Newton", "牛顿法"),
-    "damped": Text("damped Newton", "阻尼牛顿法"),
-    "saddle_free": Text("saddle-free Newton (|H|)", "无鞍牛顿法（|H|）"),
-    "gd": Text("gradient descent", "梯度下降"),
-}
 # Work in multiply-add equivalents (the budget's 3e9 is about 2 s here): per-call overhead dominates tiny tensors.
 HESSIAN_STEP = 1e7  # one batched gradient + torch.autograd.functional.hessian call (~7 ms on a 2-core CPU)
 METHOD_STEP = 2e5  # one method's eigendecomposition and update (~0.1 ms)
@@ -50,33 +44,20 @@ ROOT_STEP = 2e6  # one 1-D Newton iteration with its autograd derivative (~1.4 m
 @dataclass(frozen=True)
 class Params(ParamsBase):
     surface: str = surface_param("saddle")
-    a: float = curvature_param("a", 10.0)
-    b: float = curvature_param("b", 1.0)
+    a: float = curvature_param(10.0)
+    b: float = curvature_param(1.0)
     formula: str = formula_param()
-    x0: float = start_param("x", 1.0)
-    y0: float = start_param("y", 0.3)
-    perturb: float = param(0.0, Text("Start perturbation", "起点扰动"),
-                           Text("Std of a seeded Gaussian nudge added to the start (the same for every method).",
-                                "加在起点上的高斯扰动的标准差（由种子决定，各方法相同）。"), lo=0.0, hi=1.0, step=0.001)
-    methods: tuple[str, ...] = param(("newton", "saddle_free", "gd"), Text("Methods", "方法"),
-                                     Text("Second-order methods and gradient descent, from the same start.",
-                                          "从同一起点出发的二阶方法与梯度下降。"), choices=METHODS, labels=METHOD_LABELS)
-    lr: float = param(0.2, Text("GD learning rate", "梯度下降学习率"), Text("Step size of gradient descent.", "梯度下降的步长。"),
-                      lo=1e-4, hi=2.0, step=0.01)
-    damping: float = param(0.5, Text("Damped Newton step α", "阻尼牛顿步长 α"),
-                           Text("Damped Newton moves α·H⁻¹·g per step (α = 1 is plain Newton).",
-                                "阻尼牛顿法每步移动 α·H⁻¹·g（α = 1 即普通牛顿法）。"), lo=0.01, hi=1.0, step=0.05)
-    steps: int = param(20, Text("Steps", "步数"), Text("Iterations of every method.", "每种方法的迭代次数。"),
-                       lo=1, hi=200, widget="slider")
-    roots: tuple[str, ...] = param(("sqrt", "cbrt"), Text("Roots", "求根"),
-                                   Text("Newton on f(r) = r² − K and f(r) = r³ − K.", "对 f(r) = r² − K 与 f(r) = r³ − K 用牛顿法。"),
-                                   choices=ROOTS, labels=ROOT_LABELS)
-    k: float = param(2.0, Text("K", "K"), Text("The number whose root is sought.", "要求其根的数。"), lo=1e-6, hi=1e6)
-    r0: float = param(1.0, Text("Root start r₀", "求根起点 r₀"),
-                      Text("Newton's first guess; try 0 (flat tangent) or a negative number.",
-                           "牛顿法的初始猜测；可试试 0（切线水平）或负数。"), lo=-1e6, hi=1e6)
-    root_steps: int = param(8, Text("Root steps", "求根步数"), Text("Newton iterations of the root finder.", "求根的牛顿迭代次数。"),
-                            lo=1, hi=100)
+    x0: float = start_param(1.0)
+    y0: float = start_param(0.3)
+    perturb: float = param(0.0, lo=0.0, hi=1.0, step=0.001)
+    methods: tuple[str, ...] = param(("newton", "saddle_free", "gd"), choices=METHODS, vocab="method")
+    lr: float = param(0.2, lo=1e-4, hi=2.0, step=0.01)
+    damping: float = param(0.5, lo=0.01, hi=1.0, step=0.05)
+    steps: int = param(20, lo=1, hi=200, widget="slider")
+    roots: tuple[str, ...] = param(("sqrt", "cbrt"), choices=ROOTS, vocab="root")
+    k: float = param(2.0, lo=1e-6, hi=1e6)
+    r0: float = param(1.0, lo=-1e6, hi=1e6)
+    root_steps: int = param(8, lo=1, hi=100)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float64")

@@ -15,11 +15,8 @@ import pandas as pd
 import torch
 
 from stabviz.experiments import Result
-from stabviz.i18n import tr
-from stabviz.params import Text
 
 ROOTS = ("sqrt", "cbrt")
-ROOT_LABELS = {"sqrt": Text("√K  (r² − K = 0)", "√K（r² − K = 0）"), "cbrt": Text("∛K  (r³ − K = 0)", "∛K（r³ − K = 0）")}
 POWER = {"sqrt": 2, "cbrt": 3}
 FAILURES = (("flat_tangent", "sqrt", 0.0), ("flat_tangent", "cbrt", 0.0), ("wrong_basin", "sqrt", -1.0))
 FAILURE_CASES = len(FAILURES) + 1  # and a far start, placed by K
@@ -56,7 +53,8 @@ def add_digits(table: pd.DataFrame, n: int, k: float, dt: torch.dtype) -> pd.Dat
 
 
 def verdict(table: pd.DataFrame, n: int, k: float, dt: torch.dtype) -> dict:
-    """How the run ended: a code, the step it concerns, the digits reached, and a message (English)."""
+    """How the run ended: a code (phrased by the figures as ``newton.verdict.<code>``), the step it concerns, the
+    digits reached."""
     true, last, cap = k ** (1.0 / n), table.iloc[-1], digits_cap(dt)
     flat = table.index[table["status"] == "derivative_zero"]
     good = table.index[table["digits"] >= cap - 1]
@@ -69,9 +67,7 @@ def verdict(table: pd.DataFrame, n: int, k: float, dt: torch.dtype) -> dict:
     else:
         code, at = ("other_root" if abs(last["r"] + true) <= 1e-6 * true else "not_converged"), int(last["step"])
     digits = float(last["digits"]) if np.isfinite(last["digits"]) else 0.0
-    numbers = {"at": at, "digits": f"{max(digits, 0.0):.1f}", "steps": int(last["step"])}
-    return {"verdict": code, "at_step": at, "steps": numbers["steps"], "final_r": float(last["r"]), "digits": digits,
-            "message": tr(f"newton.verdict.{code}", "en", **numbers)}
+    return {"verdict": code, "at_step": at, "steps": int(last["step"]), "final_r": float(last["r"]), "digits": digits}
 
 
 def run_root(name: str, k: float, r0: float, steps: int, dt: torch.dtype) -> tuple[pd.DataFrame, dict]:
@@ -90,7 +86,7 @@ def roots(names: tuple[str, ...], k: float, r0: float, steps: int, dt: torch.dty
         frames.append(table)
         rows.append(row)
         hits = table.loc[table["error"] <= 1e-12 * k ** (1.0 / POWER[name]), "step"]
-        findings |= {f"root_{name}": row["final_r"], f"verdict_{name}": row["verdict"], f"message_{name}": row["message"],
+        findings |= {f"root_{name}": row["final_r"], f"verdict_{name}": row["verdict"],
                      f"steps_to_1e-12_{name}": int(hits.iloc[0]) if len(hits) else None}
     return Result({"roots": pd.concat(frames, ignore_index=True), "root_verdicts": pd.DataFrame(rows)}, findings)
 

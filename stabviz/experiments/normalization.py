@@ -15,7 +15,6 @@ from stabviz.experiments import Result, Section
 from stabviz.experiments.normalization_nets import (
     ARCHS,
     MLP_NORMS,
-    NORM_LABELS,
     NORMS,
     NetSpec,
     applicable,
@@ -46,95 +45,33 @@ from stabviz.experiments.normalization_train import (
 )
 from stabviz.mlp import init_param, std_param
 from stabviz.nets import activation_param
-from stabviz.params import ParamsBase, Text, param
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 
 SATURATING = ("sigmoid", "tanh")  # the activations of the saturation section
-ARCH_LABELS = {"mlp": Text("MLP (Linear layers)", "多层感知机（全连接层）"), "conv": Text("small conv net (3×3)", "小型卷积网络（3×3）")}
-PLACEMENT_LABELS = {
-    "post": Text("post: Linear → Norm → act", "后置：线性层 → 规范化 → 激活"),
-    "pre": Text("pre: Norm → Linear → act", "前置：规范化 → 线性层 → 激活"),
-}
 
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    arch: str = param(
-        "mlp", Text("Network", "网络"),
-        Text("A deep MLP, or a small conv net (InstanceNorm and GroupNorm act on its channels).",
-             "深层多层感知机，或小型卷积网络（实例规范化与组规范化作用于其通道）。"),
-        choices=ARCHS, labels=ARCH_LABELS,
-    )
-    norms: tuple[str, ...] = param(
-        ("none", "batch", "layer", "group", "rms"), Text("Normalizations", "规范化方法"),
-        Text("Normalization layers compared side by side (InstanceNorm needs the conv net).",
-             "并排比较的规范化层（实例规范化需要卷积网络）。"),
-        choices=NORMS, labels=NORM_LABELS,
-    )
-    groups: int = param(
-        4, Text("GroupNorm groups", "GroupNorm 组数"),
-        Text("Channels are split into this many groups (the nearest divisor of the width is used).",
-             "通道被分成的组数（取不超过该值的宽度的最大约数）。"),
-        lo=1, hi=64,
-    )
-    placement: str = param(
-        "post", Text("Placement", "规范化位置"),
-        Text("Normalize after the Linear layer (BatchNorm paper) or before it (pre-norm).",
-             "在线性层之后规范化（BatchNorm 原论文），或在其之前（前置规范化）。"),
-        choices=("post", "pre"), labels=PLACEMENT_LABELS,
-    )
-    residual: bool = param(
-        False, Text("Skip connections", "残差连接"),
-        Text("Each block adds its input to its output: x + f(x).", "每个块把输入加到输出上：x + f(x)。"),
-    )
+    arch: str = param("mlp", choices=ARCHS, vocab="arch")
+    norms: tuple[str, ...] = param(("none", "batch", "layer", "group", "rms"), choices=NORMS, vocab="norm")
+    groups: int = param(4, lo=1, hi=64)
+    placement: str = param("post", choices=("post", "pre"), vocab="placement")
+    residual: bool = param(False)
     activation: str = activation_param("tanh")
     init: str = init_param("normal")
     std: float = std_param(1.0)
-    depth: int = param(
-        30, Text("Depth", "深度"), Text("Number of blocks (each: weight, norm, activation).", "块数（每块：权重、规范化、激活）。"),
-        lo=1, hi=200, widget="slider",
-    )
-    width: int = param(
-        32, Text("Width", "宽度"), Text("Units per MLP layer.", "多层感知机每层的单元数。"), lo=4, hi=512, widget="slider",
-    )
-    channels: int = param(
-        8, Text("Conv channels", "卷积通道数"), Text("Channels of every conv layer.", "每个卷积层的通道数。"), lo=2, hi=64,
-    )
-    size: int = param(
-        6, Text("Image size", "图像边长"), Text("Height and width of the conv net's feature maps.", "卷积网络特征图的高和宽。"),
-        lo=2, hi=32,
-    )
-    batch: int = param(
-        64, Text("Batch size", "批量大小"), Text("Samples in the batch of the forward/backward pass.", "前向/反向传播所用批量中的样本数。"),
-        lo=2, hi=1024,
-    )
-    threshold: float = param(
-        0.05, Text("Saturation threshold", "饱和阈值"),
-        Text("A unit counts as saturated where |f'(z)| is below this.", "|f'(z)| 低于此值即视为饱和。"),
-        lo=1e-4, hi=0.5, step=0.01,
-    )
-    train_norms: tuple[str, ...] = param(
-        ("batch", "group", "layer"), Text("Norms trained", "参与训练的规范化"),
-        Text("Normalizations of the short training run (MLP: no InstanceNorm).", "短程训练所比较的规范化（多层感知机，无实例规范化）。"),
-        choices=MLP_NORMS, labels=NORM_LABELS,
-    )
-    batches: tuple[str, ...] = param(
-        ("2", "4", "8", "16", "32", "64"), Text("Training batch sizes", "训练批量大小"),
-        Text("Batch sizes of the short training run.", "短程训练所比较的批量大小。"), choices=BATCH_CHOICES,
-    )
-    train_depth: int = param(
-        4, Text("Training depth", "训练网络深度"), Text("Blocks of the trained MLP.", "训练的多层感知机的块数。"), lo=1, hi=30,
-    )
-    epochs: int = param(
-        2, Text("Epochs", "训练轮数"),
-        Text("Passes over the 512 training samples: every batch size sees the same data.", "遍历 512 个训练样本的轮数：各批量大小见到的数据相同。"),
-        lo=1, hi=50,
-    )
-    lr: float = param(
-        0.1, Text("Learning rate at batch 32", "批量 32 时的学习率"),
-        Text("SGD (momentum 0.9) learning rate, scaled linearly with the batch size.", "SGD（动量 0.9）学习率，随批量大小线性缩放。"),
-        lo=1e-4, hi=2.0, step=0.01,
-    )
+    depth: int = param(30, lo=1, hi=200, widget="slider")
+    width: int = param(32, lo=4, hi=512, widget="slider")
+    channels: int = param(8, lo=2, hi=64)
+    size: int = param(6, lo=2, hi=32)
+    batch: int = param(64, lo=2, hi=1024)
+    threshold: float = param(0.05, lo=1e-4, hi=0.5, step=0.01)
+    train_norms: tuple[str, ...] = param(("batch", "group", "layer"), choices=MLP_NORMS, vocab="norm")
+    batches: tuple[str, ...] = param(("2", "4", "8", "16", "32", "64"), choices=BATCH_CHOICES)
+    train_depth: int = param(4, lo=1, hi=30)
+    epochs: int = param(2, lo=1, hi=50)
+    lr: float = param(0.1, lo=1e-4, hi=2.0, step=0.01)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param()

@@ -17,17 +17,8 @@ from torch import nn
 
 from stabviz.mlp import init_weight
 from stabviz.nets import activation, value_and_derivative
-from stabviz.params import Text
 
 NORMS = ("none", "batch", "layer", "group", "instance", "rms")
-NORM_LABELS = {
-    "none": Text("no normalization", "无规范化"),
-    "batch": Text("BatchNorm", "批量规范化 BatchNorm"),
-    "layer": Text("LayerNorm", "层规范化 LayerNorm"),
-    "group": Text("GroupNorm", "组规范化 GroupNorm"),
-    "instance": Text("InstanceNorm", "实例规范化 InstanceNorm"),
-    "rms": Text("RMSNorm", "RMSNorm"),
-}
 BATCH_FREE = ("layer", "group", "instance", "rms")  # norms whose output for a sample ignores the rest of the batch
 MLP_NORMS = tuple(n for n in NORMS if n != "instance")  # InstanceNorm needs spatial positions (conv only)
 ARCHS = ("mlp", "conv")

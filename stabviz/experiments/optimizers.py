@@ -18,7 +18,6 @@ import torch
 from stabviz.experiments import Result, Section
 from stabviz.experiments.optimizers_run import (
     CLIPS,
-    OPTIMIZER_LABELS,
     OPTIMIZERS,
     Hyper,
     descend,
@@ -27,7 +26,7 @@ from stabviz.experiments.optimizers_run import (
     path_table,
     run_batch,
 )
-from stabviz.params import ParamsBase, Text, param
+from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 from stabviz.surfaces import (
     SURFACES,
@@ -49,29 +48,23 @@ PASS_STEP = 7.5e5  # one surface evaluation and backward over all points (~0.5 m
 OPTIMIZER_STEP = 1.5e5  # one optimizer.step() call (~0.1 ms)
 TENSOR_STEP = 4.5e4  # each parameter tensor (or group) an optimizer updates (~30 us)
 POINT_STEP = 200.0  # each point's share of the arithmetic
-CLIP_LABELS = {"none": Text("no clipping", "不裁剪"), "norm": Text("by norm (per point)", "按范数（逐点）"),
-               "value": Text("by value", "按值")}
 
 
 def _hp_field(default: float, en: str, zh: str, help_en: str, help_zh: str, lo: float, hi: float, step: float) -> float:
     """A bounded float parameter with its bilingual label and help."""
-    return param(default, Text(en, zh), Text(help_en, help_zh), lo=lo, hi=hi, step=step)
+    return param(default, lo=lo, hi=hi, step=step)
 
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
     surface: str = surface_param("quadratic")
-    a: float = curvature_param("a", 10.0)
-    b: float = curvature_param("b", 1.0)
+    a: float = curvature_param(10.0)
+    b: float = curvature_param(1.0)
     formula: str = formula_param()
-    x0: float = start_param("x", -1.5)
-    y0: float = start_param("y", 1.5)
-    starts: int = param(1, Text("Start points", "起点个数"),
-                        Text("The first start is (x₀, y₀); the others are drawn at random inside the plot.",
-                             "第一个起点为 (x₀, y₀)，其余在图框内随机抽取。"), lo=1, hi=32)
-    optimizers: tuple[str, ...] = param(("sgd", "momentum", "adam"), Text("Optimizers", "优化器"),
-                                        Text("torch.optim optimizers run side by side.", "并排运行的 torch.optim 优化器。"),
-                                        choices=OPTIMIZERS, labels=OPTIMIZER_LABELS)
+    x0: float = start_param(-1.5)
+    y0: float = start_param(1.5)
+    starts: int = param(1, lo=1, hi=32)
+    optimizers: tuple[str, ...] = param(("sgd", "momentum", "adam"), choices=OPTIMIZERS, vocab="optimizer")
     lr: float = _hp_field(0.09, "Learning rate (SGD family)", "学习率（SGD 系列）",
                           "Step size of SGD, momentum and Nesterov.", "SGD、动量法与 Nesterov 的学习率。", 1e-5, 10.0, 0.01)
     lr_adaptive: float = _hp_field(0.1, "Learning rate (adaptive)", "学习率（自适应方法）",
@@ -89,23 +82,16 @@ class Params(ParamsBase):
                            "加到自适应方法分母上的小常数。", 1e-12, 1.0, 1e-8)
     weight_decay: float = _hp_field(0.01, "AdamW weight decay", "AdamW 权重衰减", "AdamW's decoupled weight decay.",
                                     "AdamW 的解耦权重衰减系数。", 0.0, 1.0, 0.01)
-    clip: str = param("none", Text("Gradient clipping", "梯度裁剪"),
-                      Text("Clip each point's gradient by its norm, or each component by value, before the step.",
-                           "在更新前按范数（逐点）或按分量的值裁剪梯度。"), choices=CLIPS, labels=CLIP_LABELS)
+    clip: str = param("none", choices=CLIPS, vocab="clip")
     clip_at: float = _hp_field(1.0, "Clip threshold", "裁剪阈值", "Largest gradient norm (or |component|) let through.",
                                "允许通过的最大梯度范数（或分量绝对值）。", 1e-3, 1e3, 0.1)
-    steps: int = param(100, Text("Steps", "步数"), Text("Optimizer steps per trajectory.", "每条轨迹的优化步数。"),
-                       lo=1, hi=2000, widget="slider")
+    steps: int = param(100, lo=1, hi=2000, widget="slider")
     sweep_lo: float = _hp_field(1e-3, "Sweep: smallest lr", "扫描：最小学习率", "Lowest learning rate of the sweep.",
                                 "学习率扫描的下限。", 1e-6, 1.0, 1e-3)
     sweep_hi: float = _hp_field(1.0, "Sweep: largest lr", "扫描：最大学习率", "Highest learning rate of the sweep.",
                                 "学习率扫描的上限。", 1e-4, 100.0, 0.1)
-    sweep_points: int = param(41, Text("Sweep: learning rates", "扫描：学习率个数"),
-                              Text("Log-spaced learning rates tried on a·x² + b·y².", "在 a·x² + b·y² 上尝试的对数间隔学习率个数。"),
-                              lo=3, hi=200)
-    sweep_steps: int = param(50, Text("Sweep: steps", "扫描：步数"),
-                             Text("Steps per run of the sweep; the final loss is plotted.", "扫描中每次运行的步数；绘制最终损失。"),
-                             lo=1, hi=2000)
+    sweep_points: int = param(41, lo=3, hi=200)
+    sweep_steps: int = param(50, lo=1, hi=2000)
     stretch: float = _hp_field(20.0, "Scaling: stretch s", "特征缩放：拉伸 s", "The stretched bowl is s·x² + y².",
                                "拉伸后的碗形为 s·x² + y²。", 1.0, 1000.0, 1.0)
     scale_lr: float = _hp_field(0.045, "Scaling: learning rate", "特征缩放：学习率",

@@ -15,19 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.params import Text
 from stabviz.surfaces import Fn, status
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
-OPTIMIZER_LABELS = {
-    "sgd": Text("SGD (gradient descent)", "SGD（梯度下降）"),
-    "momentum": Text("SGD + momentum", "SGD + 动量"),
-    "nesterov": Text("Nesterov momentum", "Nesterov 动量"),
-    "adagrad": Text("Adagrad", "Adagrad"),
-    "rmsprop": Text("RMSprop", "RMSProp"),
-    "adam": Text("Adam", "Adam"),
-    "adamw": Text("AdamW", "AdamW"),
-}
 ADAPTIVE = frozenset({"adagrad", "rmsprop", "adam", "adamw"})  # these use lr_adaptive
 CLIPS = ("none", "norm", "value")
 

@@ -19,11 +19,9 @@ import torch
 from stabviz.experiments import Result, Section
 from stabviz.experiments.recurrent_train import TRAIN_USES, train, train_work
 from stabviz.nets import value_and_derivative
-from stabviz.params import ParamsBase, Text, param
+from stabviz.params import ParamsBase, param
 from stabviz.rnn import (
-    CELL_LABELS,
     CELLS,
-    INIT_LABELS,
     INITS,
     VANILLA,
     gate_blocks,
@@ -47,45 +45,20 @@ QUANTILES = (0.1, 0.9)  # band drawn around the mean gate value
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    cells: tuple[str, ...] = param(
-        ("rnn_tanh", "lstm", "gru"), Text("Cells", "循环单元"),
-        Text("torch.nn recurrent cells compared on one axis.", "在同一坐标轴上比较的 torch.nn 循环单元。"),
-        choices=CELLS, labels=CELL_LABELS,
-    )
-    seq_len: int = param(
-        100, Text("Sequence length T", "序列长度 T"),
-        Text("Time steps the gradient is propagated back through.", "梯度沿时间反向传播经过的时间步数。"),
-        lo=2, hi=2000, widget="slider",
-    )
-    hidden: int = param(16, Text("Hidden size H", "隐藏单元数 H"), Text("Hidden units of every cell.", "每个循环单元的隐藏单元数。"), lo=1, hi=512)
-    input_size: int = param(8, Text("Input size", "输入维度"), Text("Features per time step.", "每个时间步的特征数。"), lo=1, hi=256)
-    batch: int = param(16, Text("Batch size", "批量大小"), Text("Sequences per batch (gradient norms: median over the batch).", "每批序列数（梯度范数取批内中位数）。"), lo=1, hi=512)
-    input_std: float = param(
-        1.0, Text("Input std", "输入标准差"), Text("Inputs are drawn from N(0, std²).", "输入服从 N(0, std²)。"), lo=0.0, hi=10.0, step=0.1,
-    )
-    init: str = param(
-        "default", Text("Recurrent init", "循环权重初始化"),
-        Text("How each gate's H×H block of W_hh is initialized.", "W_hh 中每个门的 H×H 块的初始化方式。"),
-        choices=INITS, labels=INIT_LABELS,
-    )
-    radius: float = param(
-        1.0, Text("Scale r (spectral radius)", "尺度 r（谱半径）"),
-        Text("Spectral radius of W_hh for the orthogonal, identity and Gaussian inits.", "正交、单位阵与高斯初始化下 W_hh 的谱半径。"),
-        lo=0.0, hi=4.0, step=0.05, widget="slider",
-    )
-    forget_bias: float = param(
-        2.0, Text("LSTM forget-gate bias b", "LSTM 遗忘门偏置 b"),
-        Text("The forget gate starts near sigmoid(b): b ≥ 1 keeps the cell state (Gers et al. 2000).", "遗忘门初始约为 sigmoid(b)：b ≥ 1 有助于保留记忆元状态（Gers 等，2000）。"),
-        lo=-10.0, hi=10.0, step=0.5,
-    )
-    train_len: int = param(
-        30, Text("Adding-problem length", "加法问题序列长度"),
-        Text("Length of the adding-problem sequences used for training.", "训练所用加法问题序列的长度。"), lo=2, hi=1000,
-    )
-    steps: int = param(500, Text("Training steps", "训练步数"), Text("Optimizer steps per cell.", "每个单元的优化步数。"), lo=10, hi=5000)
-    lr: float = param(0.02, Text("Learning rate (Adam)", "学习率（Adam）"), Text("Adam step size.", "Adam 的步长。"), lo=1e-5, hi=1.0, step=0.001)
-    clip: bool = param(True, Text("Clip gradients", "梯度裁剪"), Text("Rescale the gradient to norm ≤ clip_norm before each step.", "每步前把梯度范数裁剪到 clip_norm 以内。"))
-    clip_norm: float = param(1.0, Text("Clip norm", "裁剪阈值"), Text("Largest gradient norm allowed when clipping.", "裁剪时允许的最大梯度范数。"), lo=1e-3, hi=100.0, step=0.1)
+    cells: tuple[str, ...] = param(("rnn_tanh", "lstm", "gru"), choices=CELLS, vocab="cell")
+    seq_len: int = param(100, lo=2, hi=2000, widget="slider")
+    hidden: int = param(16, lo=1, hi=512)
+    input_size: int = param(8, lo=1, hi=256)
+    batch: int = param(16, lo=1, hi=512)
+    input_std: float = param(1.0, lo=0.0, hi=10.0, step=0.1)
+    init: str = param("default", choices=INITS, vocab="rnn_init")
+    radius: float = param(1.0, lo=0.0, hi=4.0, step=0.05, widget="slider")
+    forget_bias: float = param(2.0, lo=-10.0, hi=10.0, step=0.5)
+    train_len: int = param(30, lo=2, hi=1000)
+    steps: int = param(500, lo=10, hi=5000)
+    lr: float = param(0.02, lo=1e-5, hi=1.0, step=0.001)
+    clip: bool = param(True)
+    clip_norm: float = param(1.0, lo=1e-3, hi=100.0, step=0.1)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")

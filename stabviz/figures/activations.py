@@ -10,15 +10,14 @@ from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, line_chart, log_profile, ser
 from stabviz.experiments import Result
 from stabviz.experiments.activations import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import tr
-from stabviz.nets import ACTIVATION_LABELS
+from stabviz.i18n import choice_label, tr
 
 RANGE_DTYPES = ("float16", "bfloat16", "float32")
 
 
 def _named(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Display names of the functions (values in the data stay neutral)."""
-    return df.assign(function=[ACTIVATION_LABELS[f](lang) for f in df["function"]])
+    return df.assign(function=[choice_label("activation", f, lang) for f in df["function"]])
 
 
 def _saturated_spans(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -13,9 +13,7 @@ from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.initialization import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import tr
-from stabviz.mlp import INIT_LABELS
-from stabviz.nets import ACTIVATION_LABELS
+from stabviz.i18n import choice_label, tr
 
 HIST_CELL = (130, 70)  # width, height of one histogram panel
 SYMBOLS = {"zero": "▼", "inf": "▲", "nan": "✕"}  # the markers charts.py draws for these states
@@ -27,7 +25,7 @@ def _t(key: str, lang: str, **fmt: object) -> str:
 
 def _scheme_name(scheme: str, p: Params, lang: str) -> str:
     """Display name of a scheme; the constant-std ones carry their std."""
-    name = INIT_LABELS[scheme](lang)
+    name = choice_label("init", scheme, lang)
     return f"{name}, s = {p.std:g}" if scheme in ("normal", "uniform") else name
 
 
@@ -55,7 +53,7 @@ def _rates_table(result: Result, p: Params, lang: str) -> Table:
 def network_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Forward and backward variance per layer for each scheme, the per-layer factors, and the histograms."""
     f = result.findings
-    act = ACTIVATION_LABELS[p.activation](lang)
+    act = choice_label("activation", p.activation, lang)
     gains = _t("network.gains", lang, act=act, fwd=f"{f['forward_gain']:.4g}", bwd=f"{f['backward_gain']:.4g}")
     return [
         gains,
@@ -78,7 +76,7 @@ def _histogram_blocks(result: Result, p: Params, lang: str) -> list[Block]:
     chart = bars.facet(
         row=alt.Row("scheme:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=200)),
         column=alt.Column("layer:O", title=_t("hist.layer", lang)),
-        resolve=resolve(x="independent"), title=_t("hist.title", lang, act=ACTIVATION_LABELS[p.activation](lang)))
+        resolve=resolve(x="independent"), title=_t("hist.title", lang, act=choice_label("activation", p.activation, lang)))
     stats = _named(result.tables["hist_stats"], p, lang)[["scheme", "layer", "rms", "saturated", "outside", "nonfinite"]]
     stats = stats.assign(rms=[f"{v:.3g}" for v in stats["rms"]]).round(4)
     header = {c: _t(f"hist.col.{c}", lang) for c in stats.columns}
@@ -135,7 +133,7 @@ def _heatmap(table: pd.DataFrame, p: Params, lang: str, critical: float) -> alt.
     rect = alt.Chart(cells[cells["state"] == "finite"]).mark_rect().encode(
         x=x, x2=alt.X2("s1:Q"), y=y, y2=alt.Y2("d1:Q"), color=color,
         tooltip=tooltips(["sigma_w:Q", "depth:Q", "value:N"]))
-    title = _t("sweep.chart_title", lang, act=ACTIVATION_LABELS[p.activation](lang))
+    title = _t("sweep.chart_title", lang, act=choice_label("activation", p.activation, lang))
     return alt.layer(rect, *_bad_cells(cells, x, y, lang), *_overlays(table, p, lang, critical),
                      title=title, width=WIDTH, height=HEIGHT)
 

@@ -9,11 +9,11 @@ import pandas as pd
 
 from stabviz.charts import WIDTH, line_chart, log_profile, tooltips
 from stabviz.experiments import Result
-from stabviz.experiments.newton import METHOD_LABELS, Params
-from stabviz.experiments.newton_roots import ROOT_LABELS, digits_cap
+from stabviz.experiments.newton import Params
+from stabviz.experiments.newton_roots import digits_cap
 from stabviz.figures import Block, Figure, Table
 from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin
-from stabviz.i18n import tr
+from stabviz.i18n import choice_label, tr
 from stabviz.runtime import dtype
 from stabviz.surfaces import SURFACES
 
@@ -28,7 +28,7 @@ def _t(key: str, lang: str, **fmt: object) -> str:
 
 def _labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Display names of the methods (the data's values stay neutral)."""
-    return df.assign(method=[METHOD_LABELS[m](lang) for m in df["method"]])
+    return df.assign(method=[choice_label("method", m, lang) for m in df["method"]])
 
 
 def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -37,7 +37,7 @@ def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
     grid, step = result.tables["newton_contour"], _t("descent.step", lang)
     chart = surface_map(grid, paths, result.tables["newton_landmarks"], keys=["method"], color="method",
                         box=SURFACES[p.surface].box, names=names(lang),
-                        title=_t("descent.map_title", lang, surface=SURFACES[p.surface].label(lang)))
+                        title=_t("descent.map_title", lang, surface=choice_label("surface", p.surface, lang)))
     lines = thin(paths, ["method"])
     grad = log_profile(lines[["method", "step", "grad_norm"]], "step", "grad_norm", "method", lang=lang, x_title=step,
                        y_title=_t("descent.grad", lang), title=_t("descent.grad_title", lang))
@@ -97,14 +97,14 @@ def _loss_chart(paths: pd.DataFrame, signed: bool, lang: str) -> alt.TopLevelMix
 
 def roots_view(result: Result, p: Params, lang: str) -> list[Block]:
     """The digits chart (measured vs predicted by quadratic convergence), the iterate table, the failures."""
-    table = result.tables["roots"].assign(root=lambda d: [ROOT_LABELS[r](lang) for r in d["root"]])
+    table = result.tables["roots"].assign(root=lambda d: [choice_label("root", r, lang) for r in d["root"]])
     cap = digits_cap(dtype(p.dtype))
     digits = table[["root", "step", "digits"]].assign(digits=lambda d: d["digits"].clip(lower=0))
     theory = table[["root", "step", "digits_predicted"]].rename(columns={"digits_predicted": "digits"}).dropna()
     chart = line_chart(digits[np.isfinite(digits["digits"])], "step", "digits", "root", lang=lang,
                        theory=theory.assign(digits=theory["digits"].clip(lower=0)), x_title=_t("roots.step", lang),
                        y_title=_t("roots.digits", lang), title=_t("roots.chart_title", lang, k=f"{p.k:g}"))
-    verdicts = [f"- **{ROOT_LABELS[r['root']](lang)}**: {_verdict(r, lang)}" for _, r in result.tables["root_verdicts"].iterrows()]
+    verdicts = [f"- **{choice_label('root', r['root'], lang)}**: {_verdict(r, lang)}" for _, r in result.tables["root_verdicts"].iterrows()]
     shown = table.assign(r=[f"{v:.17g}" for v in table["r"]], status=[_t(f"status.{s}", lang) for s in table["status"]])
     shown = shown[["root", "step", "r", "error", "digits", "digits_predicted", "status"]]
     return [
@@ -126,7 +126,7 @@ def _verdict(row: pd.Series, lang: str) -> str:
 def _failures(fails: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The failure cases with translated names and verdicts."""
     out = pd.DataFrame({
-        "case": [_t(f"case.{c}", lang) for c in fails["case"]], "root": [ROOT_LABELS[r](lang) for r in fails["root"]],
+        "case": [_t(f"case.{c}", lang) for c in fails["case"]], "root": [choice_label("root", r, lang) for r in fails["root"]],
         "r0": fails["r0"], "final_r": fails["final_r"], "verdict": [_verdict(r, lang) for _, r in fails.iterrows()],
     })
     return out.rename(columns={c: _t(f"roots.col.{c}", lang) for c in out.columns})

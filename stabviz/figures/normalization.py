@@ -10,10 +10,8 @@ import pandas as pd
 from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, hline, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
-from stabviz.experiments.normalization_nets import NORM_LABELS
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import tr
-from stabviz.nets import ACTIVATION_LABELS
+from stabviz.i18n import choice_label, tr
 
 
 def _t(key: str, lang: str, **fmt: object) -> str:
@@ -22,11 +20,11 @@ def _t(key: str, lang: str, **fmt: object) -> str:
 
 def _named(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Display names of norms, skip settings and activations (the data's values stay neutral)."""
-    out = df.assign(norm=[NORM_LABELS[n](lang) for n in df["norm"]]) if "norm" in df else df.copy()
+    out = df.assign(norm=[choice_label("norm", n, lang) for n in df["norm"]]) if "norm" in df else df.copy()
     if "residual" in out:
         out["residual"] = [_t("net.residual" if r else "net.plain", lang) for r in out["residual"]]
     if "activation" in out:
-        out["activation"] = [ACTIVATION_LABELS[a](lang) for a in out["activation"]]
+        out["activation"] = [choice_label("activation", a, lang) for a in out["activation"]]
     return out
 
 
@@ -52,7 +50,7 @@ def layers_view(result: Result, p: Params, lang: str) -> list[Block]:
     mean = mean.properties(title=_t("layers.mean_title", lang), width=WIDTH, height=HEIGHT)
     grad = log_profile(named[["norm", "layer", "grad_norm"]], "layer", "grad_norm", "norm", y_title=_t("layers.grad_y", lang),
                        title=_t("layers.grad_title", lang), dtype=p.dtype, **kw)
-    act = ACTIVATION_LABELS[p.activation](lang)
+    act = choice_label("activation", p.activation, lang)
     std_caption = _t("layers.std_caption" if exact else "layers.std_caption_no_theory", lang, act=act,
                      std=f"{f['normal_std']:.3g}")
     blocks: list[Block] = [
@@ -71,7 +69,7 @@ def _ratios(table: pd.DataFrame, lang: str) -> str:
     first = table[table["layer"] == 1].set_index("norm")["grad_norm"]
     last = table[table["layer"] == table["layer"].max()].set_index("norm")["grad_norm"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        parts = [f"{NORM_LABELS[n](lang)} {first[n] / last[n]:.3g}" for n in first.index]
+        parts = [f"{choice_label('norm', n, lang)} {first[n] / last[n]:.3g}" for n in first.index]
     return _t("layers.ratios", lang, ratios=" · ".join(parts))
 
 
@@ -88,7 +86,7 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
     table, theory = result.tables["saturation"], result.tables["saturation_theory"].set_index("activation")
     blocks: list[Block] = []
     for act in ("sigmoid", "tanh"):
-        name = ACTIVATION_LABELS[act](lang)
+        name = choice_label("activation", act, lang)
         sub = _named(table[table["activation"] == act].drop(columns="activation"), lang)
         chart = line_chart(sub, "layer", "saturated", "norm", x_title=_t("layers.x", lang),
                            y_title=_t("saturation.y", lang, threshold=f"{p.threshold:g}"))
@@ -103,7 +101,7 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
 def noise_view(result: Result, p: Params, lang: str) -> list[Block]:
     """BatchNorm's two batch-size gaps on log-log axes, sqrt(1.5/B) dashed; batch-free norms sit at 0 (▼)."""
     noise = _named(result.tables["noise"].rename(columns={"value": "gap"}), lang)
-    theory = result.tables["noise_theory"].rename(columns={"value": "gap"}).assign(norm=NORM_LABELS["batch"](lang))
+    theory = result.tables["noise_theory"].rename(columns={"value": "gap"}).assign(norm=choice_label("norm", "batch", lang))
     blocks: list[Block] = []
     for q in ("train_noise", "mismatch"):
         chart = log_profile(noise[noise["quantity"] == q].drop(columns="quantity"), "batch", "gap", "norm", lang=lang,

@@ -10,10 +10,9 @@ import pandas as pd
 from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.optimizers import SCALING_BOX, Params
-from stabviz.experiments.optimizers_run import OPTIMIZER_LABELS
 from stabviz.figures import Block, Figure, Table
 from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin
-from stabviz.i18n import tr
+from stabviz.i18n import choice_label, tr
 from stabviz.runtime import dtype_range
 from stabviz.surfaces import SURFACES
 
@@ -27,7 +26,7 @@ def _t(key: str, lang: str, **fmt: object) -> str:
 
 def _labelled(paths: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Display names for optimizers and starts (the data's values stay neutral)."""
-    return paths.assign(optimizer=[OPTIMIZER_LABELS[o](lang) for o in paths["optimizer"]],
+    return paths.assign(optimizer=[choice_label("optimizer", o, lang) for o in paths["optimizer"]],
                         start=[_t("start_n", lang, n=s + 1) for s in paths["start"]])
 
 
@@ -44,7 +43,7 @@ def trajectories_view(result: Result, p: Params, lang: str) -> list[Block]:
     """The map with every trajectory, loss vs step, step size vs step, and where each run ended."""
     paths = _labelled(result.tables["paths"], lang)
     grid, box = result.tables["contour"], SURFACES[p.surface].box
-    title = _t("trajectories.map_title", lang, surface=SURFACES[p.surface].label(lang))
+    title = _t("trajectories.map_title", lang, surface=choice_label("surface", p.surface, lang))
     chart = surface_map(grid, paths, result.tables["landmarks"], keys=["optimizer", "start"], color="optimizer",
                         box=box, names=names(lang), title=title)
     lines = thin(paths[paths["start"].isin(paths["start"].unique()[:LINE_STARTS])], ["optimizer", "start"])
@@ -69,8 +68,8 @@ def _fates_table(fates: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Final loss against learning rate, GD's closed form dashed, the threshold 1/max(a, b) as a rule."""
-    sweep = result.tables["sweep"].assign(optimizer=lambda d: [OPTIMIZER_LABELS[o](lang) for o in d["optimizer"]])
-    theory = result.tables["sweep_theory"].assign(optimizer=OPTIMIZER_LABELS["sgd"](lang))
+    sweep = result.tables["sweep"].assign(optimizer=lambda d: [choice_label("optimizer", o, lang) for o in d["optimizer"]])
+    theory = result.tables["sweep_theory"].assign(optimizer=choice_label("optimizer", "sgd", lang))
     big = dtype_range(p.dtype)[2]  # past the dtype's largest finite value the measured run has overflowed too
     theory["final_loss"] = theory["final_loss"].where(theory["final_loss"] <= big, np.inf)
     threshold = result.findings["gd_threshold_theory"]
@@ -83,7 +82,7 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     text = label(rule_df, {"align": "left", "dx": 4, "dy": -6, "color": "#b00020"},
                  x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12), text=alt.Text("label:N"))
     chart = alt.layer(chart, rule, *text, width=WIDTH, height=HEIGHT)
-    measured = {OPTIMIZER_LABELS[k.removeprefix("first_diverging_lr_")](lang): v
+    measured = {choice_label("optimizer", k.removeprefix("first_diverging_lr_"), lang): v
                 for k, v in result.findings.items() if k.startswith("first_diverging_lr_")}
     summary = "; ".join(f"{k}: {v:.3g}" if np.isfinite(v) else f"{k}: —" for k, v in measured.items())
     return [Figure("optimizers_sweep", chart, _t("sweep.caption", lang, lr=f"{threshold:.3g}", measured=summary))]

@@ -15,9 +15,9 @@ from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
 from stabviz.figures import Block, Figure
 from stabviz.figures.deep_mlp import thin
-from stabviz.i18n import tr
+from stabviz.i18n import choice_label, tr
 from stabviz.logscale import state_of
-from stabviz.rnn import CELL_LABELS, VANILLA
+from stabviz.rnn import VANILLA
 
 MAX_POINTS = 40  # autograd points drawn over the forget-gate line
 
@@ -33,7 +33,7 @@ def _g(x: float) -> str:
 
 def _series(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A 'series' column naming cell and state, e.g. 'LSTM c_t' (data values stay neutral)."""
-    return df.assign(series=[f"{CELL_LABELS[c](lang)} {s}_t" for c, s in zip(df["cell"], df["state"], strict=True)])
+    return df.assign(series=[f"{choice_label('cell', c, lang)} {s}_t" for c, s in zip(df["cell"], df["state"], strict=True)])
 
 
 def _thinned(df: pd.DataFrame, x: str, y: str, keys: list[str]) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def _through_time_text(result: Result, p: Params, lang: str) -> str:
     """One sentence per cell: how much of the gradient reaches t = 1, and the vanilla cells' factors."""
     f, lines = result.findings, []
     for cell in p.cells:
-        line = _t("through_time.ratio", lang, cell=CELL_LABELS[cell](lang), ratio=_g(f[f"grad_ratio_{cell}"]))
+        line = _t("through_time.ratio", lang, cell=choice_label("cell", cell, lang), ratio=_g(f[f"grad_ratio_{cell}"]))
         if cell in VANILLA:
             line += _t("through_time.factors", lang, rho=_g(f[f"rho_{cell}"]), sigma=_g(f[f"sigma_max_{cell}"]),
                        rms=_g(f[f"rms_dphi_{cell}"]), gamma=_g(f[f"rho_{cell}"] * f[f"rms_dphi_{cell}"]))
@@ -81,7 +81,7 @@ def _vertical_rule(x: float, field: str, label: str) -> alt.Chart:
 
 def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     """||dL/dh_0|| after T steps against the spectral radius r, estimate and bound dashed, r = 1 marked."""
-    table = result.tables["sweep"].assign(cell=lambda d: [CELL_LABELS[c](lang) for c in d["cell"]])
+    table = result.tables["sweep"].assign(cell=lambda d: [choice_label("cell", c, lang) for c in d["cell"]])
     theory = pd.concat([table[["cell", "radius", c]].rename(columns={c: "grad_norm"}).assign(
         curve=_t(f"through_time.curve_{c}", lang)) for c in ("estimate", "bound")], ignore_index=True)
     chart = log_profile(
@@ -145,7 +145,7 @@ def _baseline_rule(lang: str) -> alt.Chart:
 
 def _cells(df: pd.DataFrame, lang: str, **extra: str) -> pd.DataFrame:
     """Display names of the cells (data values stay neutral), plus constant columns."""
-    return df.assign(cell=[CELL_LABELS[c](lang) for c in df["cell"]], **extra)
+    return df.assign(cell=[choice_label("cell", c, lang) for c in df["cell"]], **extra)
 
 
 def _loss_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
@@ -169,7 +169,7 @@ def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
 def _train_text(result: Result, p: Params, lang: str) -> str:
     """Each cell's final held-out loss against the chance level; why float16 training turned to nan."""
     f = result.findings
-    lines = [_t("train.final", lang, cell=CELL_LABELS[c](lang), loss=_g(f[f"final_loss_{c}"]),
+    lines = [_t("train.final", lang, cell=choice_label("cell", c, lang), loss=_g(f[f"final_loss_{c}"]),
                 ratio=_g(f[f"final_loss_{c}"] / ADDING_BASELINE)) for c in p.cells]
     text = "\n".join(f"- {line}" for line in lines)
     if p.dtype == "float16" and any(math.isnan(f[f"final_loss_{c}"]) for c in p.cells):

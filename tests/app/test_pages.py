@@ -12,7 +12,7 @@ from stabviz import experiments
 from stabviz.i18n import tr
 from stabviz.params import Spec, to_text
 
-PAGES = experiments.available()
+PAGES = experiments.NAMES
 
 
 def _other_value(spec: Spec):

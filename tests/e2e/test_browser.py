@@ -20,7 +20,7 @@ from stabviz.figures import Figure, Table
 from stabviz.i18n import tr
 
 pytestmark = pytest.mark.e2e
-PAGES = experiments.available()
+PAGES = experiments.NAMES
 ARTIFACTS = ROOT / "test-artifacts"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

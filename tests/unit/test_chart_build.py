@@ -22,7 +22,7 @@ SHORT = ("steps", "epochs")  # training sections run their fewest steps here: on
 
 
 def _sections():
-    for name in experiments.available():
+    for name in experiments.NAMES:
         for sec in experiments.load(name).SECTIONS:
             yield pytest.param(name, sec, id=f"{name}-{sec.name}")
 

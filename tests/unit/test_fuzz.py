@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from stabviz import experiments
 from stabviz.runtime import WORK_BUDGET, BudgetError
 
-PAGES = experiments.available()
+PAGES = experiments.NAMES
 
 values = st.one_of(
     st.text(max_size=60),

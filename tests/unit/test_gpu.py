@@ -13,7 +13,7 @@ from stabviz import experiments
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 
-@pytest.mark.parametrize("name", experiments.available())
+@pytest.mark.parametrize("name", experiments.NAMES)
 def test_engine_runs_on_cuda_like_on_cpu(name):
     module = experiments.load(name)
     if "device" not in module.Params.specs():

@@ -96,7 +96,6 @@ def test_float32_caps_the_correct_digits_near_seven():
 def test_failures_are_reported_in_the_table_not_raised():
     r = roots(roots=("sqrt", "cbrt"), r0=0.0)
     assert r.findings["verdict_sqrt"] == r.findings["verdict_cbrt"] == "derivative_zero"
-    assert "f'(r) = 0" in r.findings["message_sqrt"]
     assert len(r.tables["roots"]) == 2 * 9  # every iterate kept, inf/nan included
     assert not np.isfinite(r.tables["roots"]["r"].iloc[-1])
     fails = r.tables["root_failures"].set_index(["case", "root"])["verdict"]

@@ -4,18 +4,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from stabviz.params import ParamsBase, Text, param, to_text
-
-T = Text("x", "x")
+from stabviz.i18n import issue_message
+from stabviz.params import ParamsBase, param, to_text
 
 
 @dataclass(frozen=True)
 class P(ParamsBase):
-    depth: int = param(10, T, T, lo=1, hi=100)
-    lr: float = param(0.1, T, T, lo=1e-4, hi=10.0)
-    act: str = param("tanh", T, T, choices=("tanh", "relu"))
-    fns: tuple[str, ...] = param(("a",), T, T, choices=("a", "b", "c"))
-    clip: bool = param(False, T, T)
+    depth: int = param(10, lo=1, hi=100)
+    lr: float = param(0.1, lo=1e-4, hi=10.0)
+    act: str = param("tanh", choices=("tanh", "relu"))
+    fns: tuple[str, ...] = param(("a",), choices=("a", "b", "c"))
+    clip: bool = param(False)
 
 
 @pytest.mark.parametrize(("raw", "expected", "says"), [
@@ -34,8 +33,8 @@ def test_bad_strings_become_the_nearest_safe_value_with_a_named_warning(raw, exp
     params, issues = P.parse(raw)
     assert {k: getattr(params, k) for k in expected} == expected
     (issue,) = issues
-    assert issue.name == next(iter(raw)) and says in issue.message("en")
-    assert issue.name in issue.message("zh") and "已改用" in issue.message("zh")
+    assert issue.name == next(iter(raw)) and says in issue_message(issue, "en")
+    assert issue.name in issue_message(issue, "zh") and "已改用" in issue_message(issue, "zh")
 
 
 @pytest.mark.parametrize("raw", [{"act": "RELU"}, {"clip": "Yes"}, {"fns": ["b", "c"]}, {"lr": "1e-3"}])

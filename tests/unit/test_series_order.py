@@ -7,7 +7,7 @@ import pytest
 import vl_convert
 
 from stabviz import experiments, figures
-from stabviz.experiments.newton import METHOD_LABELS
+from stabviz.i18n import choice_label
 
 SERIES_CHANNELS = ("color", "stroke", "strokeDash")
 
@@ -24,7 +24,7 @@ def _nominal_channels(node):
 
 
 def _quick_figures():
-    for name in experiments.available():
+    for name in experiments.NAMES:
         module = experiments.load(name)
         for sec in module.SECTIONS:
             if not sec.long:
@@ -50,5 +50,5 @@ def test_newtons_methods_are_listed_in_the_links_order_in_both_languages(lang):
     fig = figures.figures_of(figures.load("newton").VIEWS[sec.name](experiments.run_section(sec, params), params, lang))
     svg = vl_convert.vegalite_to_svg(fig["newton_map"].spec(lang))
     labels = re.findall(r"<text[^>]*>([^<]+)</text>", svg)
-    names = [METHOD_LABELS[m](lang) for m in params.methods]
+    names = [choice_label("method", m, lang) for m in params.methods]
     assert [t for t in labels if t in names] == names
