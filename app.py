@@ -15,4 +15,4 @@ for name in experiments.NAMES:
         st.page_link(f"pages/{name}.py", label=f"**{tr(f'{name}.title', lang)}**", icon=experiments.PAGES[name],
                      query_params=carried_query(lang))
         st.markdown(tr(f"{name}.summary", lang))
-preload_optimizers()  # after the page: its import holds the interpreter lock for 1-2 s
+preload_optimizers()  # after the page is drawn: the import holds the interpreter lock (bench/README.md)

@@ -14,15 +14,18 @@ import numpy as np
 import pandas as pd
 
 from stabviz.i18n import tr
-from stabviz.logscale import exact_text, for_log, log_domain, log_y, state_of
+from stabviz.logscale import exact_text, for_log, log_domain, log_y
 from stabviz.runtime import dtype_range
+from stabviz.states import state_of
 
 WIDTH, HEIGHT = 640, 320  # export size in CSS pixels (PNG is rendered at 2x)
 CJK_FONT = "WenQuanYi Micro Hei"
-X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z"  # ✕ (Vega's "cross" is ✚)
+# ✕ (Vega's "cross" is ✚)
+X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z"
 STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": X_SHAPE}
 
 
+LAYER_ROWS = 2400  # most rows one chart layer sends to the browser (each costs it ~0.1 ms: bench/README.md)
 LINE_KEY = alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2)  # a legend key drawn as the line
 
 
@@ -39,7 +42,7 @@ def series(
 
 
 def tooltips(fields) -> list[alt.Tooltip]:
-    """A typed tooltip per field (Altair turns a bare string into a channel through from_dict, ~3 ms each)."""
+    """A typed tooltip per field (faster than Altair parsing bare strings: bench/README.md)."""
     return [alt.Tooltip(f) for f in fields]
 
 
@@ -60,7 +63,8 @@ def log_profile(
     if dtype:
         domain = _with_dtype(domain, dtype)
     data = for_log(df, y, domain).rename(columns={y: "y"})
-    x_enc = alt.X(f"{x}:Q", title=x_title, axis=_counting(df[x]), scale=alt.Scale(type="log") if x_log else alt.Undefined)
+    x_scale = alt.Scale(type="log") if x_log else alt.Undefined
+    x_enc = alt.X(f"{x}:Q", title=x_title, axis=_counting(df[x]), scale=x_scale)
     layers = [_lines(data, x_enc, color, dash, tr("common.chart.measured", lang))]
     if theory is not None:
         layers.append(_theory_lines(for_log(theory, y, domain).rename(columns={y: "y"}), x, x_enc, color, lang))
@@ -141,7 +145,8 @@ def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: 
         sub, normal, big = dtype_range(dt)
         for v, k in ((big, "max"), (normal, "normal"), (sub, "subnormal")):
             if domain[0] <= v <= domain[1]:
-                labels.setdefault(float(f"{v:.3g}"), []).append(tr(f"common.limit.{k}", lang, dtype=dt, value=f"{v:.3g}"))
+                text = tr(f"common.limit.{k}", lang, dtype=dt, value=f"{v:.3g}")
+                labels.setdefault(float(f"{v:.3g}"), []).append(text)
     df = pd.DataFrame([{"y": v, "label": " / ".join(t)} for v, t in sorted(labels.items())], columns=["y", "label"])
     rule = alt.Chart(df).mark_rule(color="#b00020", strokeDash=[2, 2], opacity=0.7).encode(y=alt.Y("y:Q"))
     style = {"baseline": "bottom", "color": "#b00020", "fontSize": 11}
@@ -211,3 +216,20 @@ def themed(chart: alt.TopLevelMixin, lang: str) -> dict:
         "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 260},
     }
     return spec
+
+
+def thin(df: pd.DataFrame, x: str, keys: Sequence[str] = (), max_rows: int = LAYER_ROWS,
+         keep: pd.Series | None = None) -> pd.DataFrame:
+    """Rows at every k-th distinct ``x`` (about ``max_rows`` in all), each series' last ``x``, and the rows ``keep``
+    marks (where a marker must survive: a state change, a path's exit)."""
+    xs = np.unique(df[x])
+    k = max(1, int(np.ceil(len(df) / max_rows)))
+    last = df.groupby(list(keys), sort=False)[x].transform("max") if keys else df[x].max()
+    rows = df[x].isin(xs[::k]) | (df[x] == last)
+    return df[rows if keep is None else rows | keep]
+
+
+def changes(df: pd.DataFrame, keys: Sequence[str], states: pd.Series | np.ndarray) -> pd.Series:
+    """Where each series' state differs from its previous row's (its first row included): rows thin() must keep."""
+    s = pd.Series(np.asarray(states), index=df.index)
+    return s.groupby([df[k] for k in keys], sort=False).transform(lambda g: g != g.shift())

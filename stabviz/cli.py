@@ -62,7 +62,7 @@ def jsonable(value: Any) -> Any:
 
 
 def report(name: str, params: ParamsBase, result: experiments.Result) -> dict[str, Any]:
-    """The JSON object of DESIGN.md's contract."""
+    """The JSON object of the CLI's contract (docs/architecture.md)."""
     tables = {k: [jsonable(r) for r in df.to_dict(orient="records")] for k, df in result.tables.items()}
     return {"experiment": name, "params": jsonable(params.as_dict()), "findings": jsonable(result.findings),
             "tables": tables}

@@ -1,5 +1,5 @@
-"""Log scales that never break: each value's state (finite / zero / inf / nan), a domain around the
-finite values, magnitudes clipped into it, and tick labels for log and symlog axes."""
+"""Log scales that never break: a domain around the finite values, magnitudes clipped into it (with each
+value's state from :mod:`stabviz.states`), and tick labels for log and symlog axes."""
 
 from __future__ import annotations
 
@@ -9,13 +9,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from stabviz.states import state_of
+
 EXP_FORMAT = ".0e"  # one style for every log axis: 1e-8, 1e+2
-
-
-def state_of(values: pd.Series | np.ndarray) -> np.ndarray:
-    """finite / zero / inf / nan for each value (magnitudes: negatives count by |v|)."""
-    v = np.abs(np.asarray(values, dtype=np.float64))
-    return np.select([np.isnan(v), np.isinf(v), v == 0], ["nan", "inf", "zero"], "finite")
 
 
 def log_domain(values: pd.Series | np.ndarray, pad: float = 3.0) -> tuple[float, float]:

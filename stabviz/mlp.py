@@ -147,12 +147,8 @@ def _moments(tensors: list[torch.Tensor | None], device: torch.device) -> tuple[
 
 
 def _sums(t: torch.Tensor | None, buffer: torch.Tensor) -> torch.Tensor:
-    """[sum, sum of squares] of ``t`` copied into the float64 ``buffer`` (2.6x faster than float64-accumulating
-    sum and norm on the float32 tensor); nan if ``t`` is missing.
-
-    One buffer for all tensors, not a new copy each: glibc gave each freed 1 MB copy back to the system, so
-    the next one page-faulted its memory in again (~75k faults, 0.1-0.2 s, in a 100-layer pass).
-    """
+    """[sum, sum of squares] of ``t`` copied into the float64 ``buffer``, one buffer for all tensors (why:
+    bench/README.md); nan if ``t`` is missing."""
     if t is None:
         return torch.full((2,), float("nan"), dtype=F64, device=buffer.device)
     flat = buffer[: t.numel()]

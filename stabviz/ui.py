@@ -87,7 +87,8 @@ def setup(page: str | None) -> str:
     """Page config, language and navigation in the sidebar; returns the language code."""
     fix_threads()
     title = tr(f"{page}.title", "en") if page else "stabviz"
-    st.set_page_config(page_title=f"{title} · stabviz", page_icon=experiments.PAGES[page] if page else HOME_ICON, layout="wide")
+    icon = experiments.PAGES[page] if page else HOME_ICON
+    st.set_page_config(page_title=f"{title} · stabviz", page_icon=icon, layout="wide")
     st.session_state[FRESH] = st.session_state.get(PAGE) != (page or "home")  # widgets are new on a new page
     st.session_state[PAGE] = page or "home"
     issues: list[ParamIssue] = []
@@ -102,9 +103,8 @@ def setup(page: str | None) -> str:
 
 @st.cache_resource(show_spinner=False)
 def preload_optimizers() -> threading.Thread:
-    """Import torch._dynamo in the background, once per server, while the home page is read: torch.optim
-    imports it (with sympy) when a process builds its first optimizer, 1.3-2 s that the first page to train
-    would otherwise wait for."""
+    """Import torch._dynamo (which torch.optim imports on a process's first optimizer) in the background, once per
+    server, while the home page is read; measured in bench/README.md."""
     thread = threading.Thread(target=importlib.import_module, args=("torch._dynamo",), name="preload", daemon=True)
     thread.start()
     return thread
@@ -121,7 +121,8 @@ def _navigation(lang: str) -> None:
     query = carried_query(lang)
     st.page_link("app.py", label=tr("common.app.home", lang), icon=HOME_ICON, query_params=query)
     for name in experiments.NAMES:
-        st.page_link(f"pages/{name}.py", label=tr(f"{name}.nav", lang), icon=experiments.PAGES[name], query_params=query)
+        st.page_link(f"pages/{name}.py", label=tr(f"{name}.nav", lang), icon=experiments.PAGES[name],
+                     query_params=query)
 
 
 def show_issues(issues: list[ParamIssue], lang: str) -> None:

@@ -58,7 +58,8 @@ def trained_section(name: str, sec: Section, params: ParamsBase, progress: Calla
     return result
 
 
-def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec], lang: str) -> tuple[Section, Any, dict]:
+def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec],
+               lang: str) -> tuple[Section, Any, dict]:
     """Globals in the sidebar, shared fields above the tabs, the open tab's own fields inside it.
 
     Returns the open tab's section, its container and the fields' places; only that section runs.
@@ -131,8 +132,9 @@ def draw(blocks: list[Block], lang: str) -> None:
                          column_config={c: st.column_config.TextColumn(alignment="right") for c in numbers})
             if block.caption:
                 st.caption(block.caption)
-            st.download_button(tr("common.export.csv", lang), partial(block.df.to_csv, index=False), f"{block.name}.csv",
-                               "text/csv", key=f"csv_{block.name}", on_click="ignore", icon=":material/download:")
+            st.download_button(tr("common.export.csv", lang), partial(block.df.to_csv, index=False),
+                               f"{block.name}.csv", "text/csv", key=f"csv_{block.name}", on_click="ignore",
+                               icon=":material/download:")
         else:
             st.markdown(block)
 
@@ -190,7 +192,7 @@ def _sidebar_exports(name: str, params: ParamsBase, url: str, lang: str) -> None
     with st.sidebar:
         st.divider()
         st.caption(tr("common.page.link", lang))
-        st.markdown(f"[{url}]({url})")  # not st.code: its syntax highlighter costs ~0.3 s of browser time
+        st.markdown(f"[{url}]({url})")  # not st.code: its highlighter is slow (bench/README.md)
         st.download_button(tr("common.export.zip", lang), page_zip, f"stabviz_{name}.zip", "application/zip",
                            key="zip", on_click="ignore", icon=":material/folder_zip:")
         with st.container(key=END_MARKER):  # drawn last: browser tests wait for it, then for the charts

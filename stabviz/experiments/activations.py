@@ -27,7 +27,8 @@ CHAIN_DTYPES = ("float64", "float32", "bfloat16", "float16")
 
 @dataclass(frozen=True)
 class Params(ParamsBase):
-    functions: tuple[str, ...] = param(("sigmoid", "tanh", "relu", "gelu"), choices=ACTIVATION_NAMES, vocab="activation")
+    functions: tuple[str, ...] = param(("sigmoid", "tanh", "relu", "gelu"), choices=ACTIVATION_NAMES,
+                                       vocab="activation")
     x_max: float = param(6.0, lo=0.5, hi=50.0, step=0.5, widget="slider")
     threshold: float = param(0.05, lo=1e-4, hi=0.5, step=0.01)
     input_std: float = param(2.0, lo=0.01, hi=20.0, step=0.1)
@@ -157,7 +158,8 @@ def _saturation_work(p: Params) -> float:
 
 SECTIONS = (
     Section("curves", curves, uses=("functions", "x_max"), work=_curves_work),
-    Section("saturation", saturation, uses=("functions", "x_max", "threshold", "input_std", "samples", "seed", "device"),
+    Section("saturation", saturation, uses=("functions", "x_max", "threshold", "input_std", "samples", "seed",
+                                            "device"),
             work=_saturation_work),
     Section("chain", chain, uses=("functions", "input_std", "depth", "seed", "device"), work=_chain_work),
 )

@@ -23,11 +23,12 @@ from stabviz.experiments.deep_mlp_theory import (
     lyapunov_gaussian,
     mean_field_grad_norms,
 )
-from stabviz.experiments.deep_mlp_train import dtype_cost, state, train, train_work
+from stabviz.experiments.deep_mlp_train import dtype_cost, train, train_work
 from stabviz.mlp import MLPSpec, build_mlp, init_param, layer_stats, std_param
 from stabviz.nets import activation_param
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import DTYPE_NAMES, device, device_param, dtype, dtype_param, generator, seed_param
+from stabviz.states import STATES, state_of
 
 WEIGHT_COST = 20.0  # per-weight cost of initialising, storing and reducing a gradient, in multiply-adds
 
@@ -78,7 +79,7 @@ def gradient_flow(p: Params) -> Result:
     x = torch.randn(p.batch, p.width, generator=g).to(device=dev, dtype=dtype(p.dtype))
     stats, _ = layer_stats(model, x)
     table = pd.concat([stats, _entry_fractions(model)], axis=1)
-    table["state"] = state(table["weight_grad_norm"].to_numpy())
+    table["state"] = state_of(table["weight_grad_norm"])
     table["dtype"] = p.dtype
     theory = mean_field_grad_norms(p.activation, p.init, p.std, p.width, p.depth, p.batch)
     theory_table = pd.DataFrame({"layer": np.arange(1, p.depth + 1), "curve": "mean_field", "value": theory})
@@ -99,7 +100,7 @@ def _flow_findings(table: pd.DataFrame, theory: np.ndarray) -> dict:
         "flow_factor_per_layer": float(factor),
         "flow_factor_per_layer_theory": float(theory_factor),
         "flow_ratio_first_last": float(norms[0] / norms[-1]) if norms[-1] != 0 else math.nan,
-        **{f"flow_layers_{s}": int(counts.get(s, 0)) for s in ("finite", "zero", "inf", "nan")},
+        **{f"flow_layers_{s}": int(counts.get(s, 0)) for s in STATES},
     }
 
 
@@ -122,7 +123,7 @@ def products(p: Params) -> Result:
         "run": np.repeat(np.arange(p.mat_runs), p.mat_count), "k": np.tile(ks, p.mat_runs),
         "norm": _product_norms(p).ravel(), "dtype": p.dtype,
     })
-    table["state"] = state(table["norm"].to_numpy())
+    table["state"] = state_of(table["norm"])
     rate = lyapunov_gaussian(p.mat_size)
     theory = pd.DataFrame({"k": ks, "curve": "lyapunov", "value": math.sqrt(p.mat_size) * np.exp(rate * ks)})
     findings = {"lyapunov_theory": rate, "lyapunov_measured": _growth_rate(table)}
@@ -158,10 +159,11 @@ def scalar(p: Params) -> Result:
     for (which, base), name in itertools.product(factors, DTYPE_NAMES):
         power, repeated = _powers(base, name, ks)
         for method, value in (("power", power), ("repeated", repeated)):
-            rows.append(pd.DataFrame({"factor": which, "base": base, "dtype": name, "method": method, "k": ks, "value": value}))
+            rows.append(pd.DataFrame({"factor": which, "base": base, "dtype": name, "method": method, "k": ks,
+                                      "value": value}))
         limits.append(_limit_row(which, base, name, ks, power))
     table = pd.concat(rows, ignore_index=True)
-    table["state"] = state(table["value"].to_numpy())
+    table["state"] = state_of(table["value"])
     exact = pd.concat([pd.DataFrame({"factor": w, "base": b, "k": ks, "log10_value": ks * math.log10(b)})
                        for w, b in factors], ignore_index=True)
     findings = {f"{r['factor']}_{r['dtype']}_{c}": r[c] for r in limits for c in ("inf_at", "zero_at")}
@@ -190,10 +192,13 @@ def _products_work(p: Params) -> float:
 
 
 SECTIONS = (
-    Section("gradient_flow", gradient_flow, uses=("depth", "width", "activation", "init", "std", "batch", "seed", "device", "dtype"),
+    Section("gradient_flow", gradient_flow, uses=("depth", "width", "activation", "init", "std", "batch", "seed",
+                                                  "device", "dtype"),
             work=_flow_work),
-    Section("products", products, uses=("mat_size", "mat_count", "mat_runs", "seed", "device", "dtype"), work=_products_work),
+    Section("products", products, uses=("mat_size", "mat_count", "mat_runs", "seed", "device", "dtype"),
+            work=_products_work),
     Section("scalar", scalar, uses=("grow", "shrink", "powers"), work=lambda p: 2e4 * p.powers),
     Section("training", train, uses=("train_depth", "train_width", "train_batch", "steps", "lr", "clip", "max_norm",
-                                     "activation", "init", "std", "seed", "device", "dtype"), work=train_work, long=True),
+                                     "activation", "init", "std", "seed", "device", "dtype"),
+            work=train_work, long=True),
 )

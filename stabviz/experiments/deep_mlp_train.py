@@ -20,20 +20,16 @@ from torch.nn.utils import clip_grad_norm_, get_total_norm
 from stabviz.experiments import Progress, Result
 from stabviz.mlp import MLPSpec, build_mlp, init_weight
 from stabviz.runtime import device, dtype, generator
+from stabviz.states import state_of
 
 if TYPE_CHECKING:
     from stabviz.experiments.deep_mlp import Params
 
 DATA_SIZE = 2048  # training examples
-MAX_LAYER_ROWS = 4000  # rows of the per-layer table (steps recorded x layers), for charts under 5000 rows
+RECORD_ROWS = 4000  # rows of the per-layer table (steps recorded x layers), for charts under 5000 rows
 HALF_COST = 4.0  # large float16 / bfloat16 matmuls ran 4-5x slower than float32 on this CPU
 HALF_SLOW_WIDTH = 256  # below this width a matmul is dominated by per-op overhead, in any dtype
 STEP_OVERHEAD = 12.0  # per-weight multiply-adds of one step beyond the matmuls (SGD update, norms, clipping)
-
-
-def state(values: np.ndarray) -> np.ndarray:
-    """finite / zero / inf / nan for each value: the flag drawn as a marker on log axes."""
-    return np.select([np.isnan(values), np.isinf(values), values == 0], ["nan", "inf", "zero"], "finite")
 
 
 def dtype_cost(name: str, width: int) -> float:
@@ -58,8 +54,8 @@ def _data(p: Params, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _stride(p: Params) -> int:
-    """Record every stride-th step so that recorded steps x layers stays under MAX_LAYER_ROWS."""
-    return max(1, math.ceil(p.steps * (p.train_depth + 1) / MAX_LAYER_ROWS))
+    """Record every stride-th step so that recorded steps x layers stays under RECORD_ROWS."""
+    return max(1, math.ceil(p.steps * (p.train_depth + 1) / RECORD_ROWS))
 
 
 def _step(model: nn.Sequential, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, p: Params) -> tuple:
@@ -78,7 +74,8 @@ def _layer_record(linears: list[nn.Linear], start: list[torch.Tensor]) -> torch.
     """Per layer: weight-gradient norm (float64, inf/nan kept) and relative weight change since step 0."""
     grads = torch.stack([torch.linalg.vector_norm(m.weight.grad, dtype=torch.float64) for m in linears])
     change = torch.stack([
-        torch.linalg.vector_norm(m.weight.detach() - w0, dtype=torch.float64) / torch.linalg.vector_norm(w0, dtype=torch.float64)
+        torch.linalg.vector_norm(m.weight.detach() - w0, dtype=torch.float64)
+        / torch.linalg.vector_norm(w0, dtype=torch.float64)
         for m, w0 in zip(linears, start, strict=True)
     ])
     return torch.stack([grads, change]).cpu()
@@ -121,13 +118,14 @@ def _accuracy(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> float:
 def _result(p: Params, curve: np.ndarray, records: np.ndarray, recorded: list[int], accuracy: float) -> Result:
     """Tidy tables from the recorded arrays, and the findings a lecturer would read off them."""
     layers = p.train_depth + 1
-    loss = pd.DataFrame({"step": np.arange(1, p.steps + 1), "loss": curve[:, 0], "total_norm": curve[:, 1], "applied_norm": curve[:, 2]})
+    loss = pd.DataFrame({"step": np.arange(1, p.steps + 1), "loss": curve[:, 0], "total_norm": curve[:, 1],
+                         "applied_norm": curve[:, 2]})
     loss["clipped"] = p.clip & (loss["total_norm"] > p.max_norm)
     per_layer = pd.DataFrame({
         "step": np.repeat(recorded, layers), "layer": np.tile(np.arange(1, layers + 1), len(recorded)),
         "grad_norm": records[:, 0].ravel(), "weight_change": records[:, 1].ravel(),
     })
-    per_layer["state"] = state(per_layer["grad_norm"].to_numpy())
+    per_layer["state"] = state_of(per_layer["grad_norm"])
     last = per_layer[per_layer["step"] == recorded[-1]]["weight_change"].to_numpy()
     findings = {
         "train_loss_first": float(curve[0, 0]), "train_loss_last": float(curve[-1, 0]), "train_accuracy": accuracy,
@@ -140,4 +138,5 @@ def _result(p: Params, curve: np.ndarray, records: np.ndarray, recorded: list[in
 def train_work(p: Params) -> float:
     """Multiply-adds of the run: forward + backward per example, plus the per-step update work."""
     weights = p.train_depth * p.train_width**2 + p.train_width
-    return p.steps * weights * (3.0 * p.train_batch * dtype_cost(p.dtype, p.train_width) + STEP_OVERHEAD) + DATA_SIZE * p.train_width
+    per_weight_step = 3.0 * p.train_batch * dtype_cost(p.dtype, p.train_width) + STEP_OVERHEAD
+    return p.steps * weights * per_weight_step + DATA_SIZE * p.train_width

@@ -32,7 +32,8 @@ def output_bounds(name: str) -> tuple[float, float]:
 
 
 def bin_range(name: str, first: torch.Tensor) -> tuple[float, float]:
-    """Bins reach the activation's own bound on each side where it has one, else SPREAD rms of the first layer's outputs."""
+    """Bins reach the activation's own bound on each side where it has one, else SPREAD rms of the first layer's
+    outputs."""
     lo, hi = output_bounds(name)
     a = first.double()
     a = a[torch.isfinite(a)]

@@ -116,7 +116,8 @@ def long_frame(names: tuple[str, ...], steps: np.ndarray, columns: dict[str, np.
     """A tidy frame from arrays of shape (recorded step, loss, start): one row per step, loss and start."""
     shape = next(iter(columns.values())).shape
     grid = np.meshgrid(steps, np.arange(shape[1]), np.arange(shape[2]), indexing="ij")
-    frame = pd.DataFrame({"step": grid[0].ravel(), "loss": np.asarray(names)[grid[1].ravel()], "start": grid[2].ravel()})
+    frame = pd.DataFrame({"step": grid[0].ravel(), "loss": np.asarray(names)[grid[1].ravel()],
+                          "start": grid[2].ravel()})
     for key, value in columns.items():
         frame[key] = value.reshape(-1)
     return frame

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from stabviz.experiments import Result
 from stabviz.runtime import DTYPES, dtype_range
+from stabviz.states import state_of
 
 NUMERIC_DTYPES = ("float16", "bfloat16", "float32", "float64")
 SMALLEST_Z = 0.1  # smallest |z| of the log-spaced grid
@@ -84,11 +85,6 @@ def exact(family: str, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.logsumexp(torch.stack([2 * z, z, torch.zeros_like(z)], dim=-1), dim=-1), 2 * p[..., 0] + p[..., 1]
 
 
-def state(values: np.ndarray) -> np.ndarray:
-    """'finite', 'inf' or 'nan' for each value."""
-    return np.where(np.isnan(values), "nan", np.where(np.isinf(values), "inf", "finite"))
-
-
 def error(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """|value - exact| / max(|exact|, 1): relative for large values, absolute for small; inf and nan pass through."""
     with np.errstate(invalid="ignore", over="ignore"):
@@ -105,7 +101,7 @@ def _family_rows(family: str, dtype_name: str, zs: np.ndarray, dev: torch.device
             v = value.double().cpu().numpy()
             rows.append(pd.DataFrame({"family": family, "form": form, "dtype": dtype_name, "quantity": quantity,
                                       "z": zs, "value": v, "exact": ref, "error": error(v, ref),
-                                      "state": state(v)}))
+                                      "state": state_of(v, zero=False)}))
     return rows
 
 

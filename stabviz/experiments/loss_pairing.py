@@ -81,7 +81,8 @@ def _neuron_path(p: Params, names: tuple[str, ...], snaps: list[dict]) -> pd.Dat
     w, b = ld.stack(snaps, "values", 0), ld.stack(snaps, "values", 1)
     z = torch.from_numpy(w * p.x + b)
     y_hat = torch.sigmoid(z)
-    dz = torch.stack([ld.neuron_dz_theory(n, y_hat[:, i], torch.tensor(float(p.target))) for i, n in enumerate(names)], 1)
+    dz = torch.stack([ld.neuron_dz_theory(n, y_hat[:, i], torch.tensor(float(p.target)))
+                      for i, n in enumerate(names)], 1)
     steps = np.array([s["step"] for s in snaps])
     return ld.long_frame(names, steps, {
         "w": w, "b": b, "z": z.numpy(), "y_hat": y_hat.numpy(), "loss_value": ld.stack(snaps, "loss"),
@@ -142,8 +143,8 @@ def softmax(p: Params, progress: Progress | None = None) -> Result:
     probs = torch.softmax(torch.from_numpy(ld.stack(snaps, "values", 0)), dim=-1)
     theory = torch.stack([ld.softmax_dz_theory(n, probs[:, i], onehot.cpu()) for i, n in enumerate(names)], 1)
     path = ld.long_frame(names, np.array([s["step"] for s in snaps]), {
-        "p_target": probs[..., 0].numpy(), "loss_value": ld.stack(snaps, "loss"), "grad_norm": ld.stack(snaps, "grad_norm"),
-        "grad_norm_theory": theory.norm(dim=-1).numpy(),
+        "p_target": probs[..., 0].numpy(), "loss_value": ld.stack(snaps, "loss"),
+        "grad_norm": ld.stack(snaps, "grad_norm"), "grad_norm_theory": theory.norm(dim=-1).numpy(),
     })
     tables = {"softmax_path": path, "softmax_summary": ld.summary_frame(names, snaps, fit_step.cpu())}
     return Result(tables, ld.fit_findings("softmax", names, fit_step, snaps))

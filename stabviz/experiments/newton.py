@@ -109,7 +109,8 @@ def eigenvalues(h: torch.Tensor) -> torch.Tensor:
 def _kind(lam: np.ndarray) -> np.ndarray:
     """The stationary-point type the Hessian's signs describe at each point."""
     lo, hi = lam[..., 0], lam[..., 1]
-    kinds = np.where(lo > 0, "minimum", np.where(hi < 0, "maximum", np.where((lo < 0) & (hi > 0), "saddle", "degenerate")))
+    kinds = np.where(lo > 0, "minimum",
+                     np.where(hi < 0, "maximum", np.where((lo < 0) & (hi > 0), "saddle", "degenerate")))
     return np.where(np.isfinite(lam).all(-1), kinds, "nonfinite")
 
 

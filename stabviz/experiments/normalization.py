@@ -81,7 +81,8 @@ def net_spec(p: Params, norm: str, act: str) -> NetSpec:
     """The page's network with one normalization and activation."""
     conv = p.arch == "conv"
     return NetSpec(
-        p.arch, p.depth, p.channels if conv else p.width, norm, p.groups, p.placement, p.residual, act, p.init, p.std, p.size,
+        p.arch, p.depth, p.channels if conv else p.width, norm,
+        p.groups, p.placement, p.residual, act, p.init, p.std, p.size,
     )
 
 

@@ -103,12 +103,15 @@ def readout_loss(out: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return (out * r).sum() / out.shape[0]
 
 
-def layer_profile(model: nn.Sequential, x: torch.Tensor, g: torch.Generator, act: str, threshold: float) -> pd.DataFrame:
+def layer_profile(model: nn.Sequential, x: torch.Tensor, g: torch.Generator, act: str,
+                  threshold: float) -> pd.DataFrame:
     """Per block: mean/std of its output, fraction of saturated units, and ||dL/dW|| by autograd."""
     outs: dict[int, torch.Tensor] = {}
     pre: dict[int, torch.Tensor] = {}
-    hooks = [b.register_forward_hook(lambda _m, _i, o, k=k: outs.__setitem__(k, o.detach())) for k, b in enumerate(model, 1)]
-    hooks += [b.act.register_forward_hook(lambda _m, i, _o, k=k: pre.__setitem__(k, i[0].detach())) for k, b in enumerate(model, 1)]
+    hooks = [b.register_forward_hook(lambda _m, _i, o, k=k: outs.__setitem__(k, o.detach()))
+             for k, b in enumerate(model, 1)]
+    hooks += [b.act.register_forward_hook(lambda _m, i, _o, k=k: pre.__setitem__(k, i[0].detach()))
+              for k, b in enumerate(model, 1)]
     try:
         readout_loss(model(x), g).backward()
     finally:

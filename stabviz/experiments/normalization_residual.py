@@ -100,7 +100,8 @@ def jacobians(p: Params) -> Result:
             model = build(spec, g, torch.float64, dev)
             x = inputs(spec, JAC_BATCH, g, torch.float64, dev)
             frames.append(jacobian_rows(model, x, g).assign(norm=n, residual=skip))
-    return Result({"jacobian": pd.concat(frames, ignore_index=True)}, {"jacobian_width": width, "jacobian_batch": JAC_BATCH})
+    return Result({"jacobian": pd.concat(frames, ignore_index=True)},
+                  {"jacobian_width": width, "jacobian_batch": JAC_BATCH})
 
 
 def residual_work(p: Params) -> float:

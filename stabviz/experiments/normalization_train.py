@@ -100,9 +100,12 @@ def batch_noise(p: Params) -> Result:
     for name in ("batch", *(n for n in applicable(p.norms, "mlp") if n in BATCH_FREE)):
         for b in NOISE_BATCHES:
             module = _norm(p, name).to(dev)
-            rows.append({"norm": name, "batch": b, "quantity": "train_noise", "value": train_noise(module, probe, b, mu, sigma, g)})
-            rows.append({"norm": name, "batch": b, "quantity": "mismatch", "value": mismatch(_norm(p, name).to(dev), b, mu, sigma, g)})
-    return Result({"noise": pd.DataFrame(rows, columns=["norm", "batch", "quantity", "value"]), "noise_theory": noise_theory()})
+            rows.append({"norm": name, "batch": b, "quantity": "train_noise",
+                         "value": train_noise(module, probe, b, mu, sigma, g)})
+            rows.append({"norm": name, "batch": b, "quantity": "mismatch",
+                         "value": mismatch(_norm(p, name).to(dev), b, mu, sigma, g)})
+    return Result({"noise": pd.DataFrame(rows, columns=["norm", "batch", "quantity", "value"]),
+                   "noise_theory": noise_theory()})
 
 
 def noise_work(p: Params) -> float:
@@ -122,7 +125,8 @@ def task(seed: int, dev: torch.device) -> tuple[torch.Tensor, ...]:
 
 def classifier(p: Params, norm: str, g: torch.Generator, dev: torch.device) -> nn.Sequential:
     """Linear stem, ``train_depth`` blocks with the norm, linear head; Xavier-normal weights, zero biases."""
-    spec = NetSpec("mlp", p.train_depth, p.width, norm, p.groups, p.placement, p.residual, p.activation, "xavier_normal")
+    spec = NetSpec("mlp", p.train_depth, p.width, norm,
+                   p.groups, p.placement, p.residual, p.activation, "xavier_normal")
     stem, head = nn.Linear(IN_DIM, p.width), nn.Linear(p.width, CLASSES)
     for lin in (stem, head):
         init_weight(lin.weight, "xavier_normal", 1.0, g)
@@ -162,8 +166,10 @@ def evaluate(model: nn.Sequential, data: tuple[torch.Tensor, ...], b: int) -> di
         train_loss = nn.functional.cross_entropy(model(data[0]), data[1])
         test_acc = (model(data[2]).argmax(dim=1) == data[3]).double().mean()
         model.train()
-        hits = torch.cat([model(xb).argmax(dim=1) == yb for xb, yb in zip(data[2].split(b), data[3].split(b), strict=True)])
-    return {"train_loss": float(train_loss), "test_acc": float(test_acc), "test_acc_batch_stats": float(hits.double().mean())}
+        test_batches = zip(data[2].split(b), data[3].split(b), strict=True)
+        hits = torch.cat([model(xb).argmax(dim=1) == yb for xb, yb in test_batches])
+    return {"train_loss": float(train_loss), "test_acc": float(test_acc),
+            "test_acc_batch_stats": float(hits.double().mean())}
 
 
 def training(p: Params, progress: Progress | None = None) -> Result:

@@ -66,7 +66,8 @@ class Params(ParamsBase):
     starts: int = param(1, lo=1, hi=32)
     optimizers: tuple[str, ...] = param(("sgd", "momentum", "adam"), choices=OPTIMIZERS, vocab="optimizer")
     lr: float = _hp_field(0.09, "Learning rate (SGD family)", "学习率（SGD 系列）",
-                          "Step size of SGD, momentum and Nesterov.", "SGD、动量法与 Nesterov 的学习率。", 1e-5, 10.0, 0.01)
+                          "Step size of SGD, momentum and Nesterov.",
+                          "SGD、动量法与 Nesterov 的学习率。", 1e-5, 10.0, 0.01)
     lr_adaptive: float = _hp_field(0.1, "Learning rate (adaptive)", "学习率（自适应方法）",
                                    "Step size of Adagrad, RMSprop, Adam and AdamW.",
                                    "Adagrad、RMSProp、Adam 与 AdamW 的学习率。", 1e-5, 10.0, 0.01)
@@ -95,7 +96,8 @@ class Params(ParamsBase):
     stretch: float = _hp_field(20.0, "Scaling: stretch s", "特征缩放：拉伸 s", "The stretched bowl is s·x² + y².",
                                "拉伸后的碗形为 s·x² + y²。", 1.0, 1000.0, 1.0)
     scale_lr: float = _hp_field(0.045, "Scaling: learning rate", "特征缩放：学习率",
-                                "Gradient descent's step size on both bowls.", "两个碗形上梯度下降的学习率。", 1e-4, 2.0, 0.005)
+                                "Gradient descent's step size on both bowls.",
+                                "两个碗形上梯度下降的学习率。", 1e-4, 2.0, 0.005)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")
@@ -202,8 +204,8 @@ SECTIONS = (
     Section("sweep", sweep,
             uses=("a", "b", "x0", "y0", "optimizers", *HYPER, "sweep_lo", "sweep_hi", "sweep_points", "sweep_steps",
                   "device", "dtype"),
-            work=lambda p: _work(p.sweep_points * len(p.optimizers), len(p.optimizers), p.sweep_points * len(p.optimizers),
-                                 p.sweep_steps)),
+            work=lambda p: _work(p.sweep_points * len(p.optimizers), len(p.optimizers),
+                                 p.sweep_points * len(p.optimizers), p.sweep_steps)),
     Section("scaling", scaling, uses=("x0", "y0", "stretch", "scale_lr", "steps", "device", "dtype"),
             work=lambda p: _work(2, 1, 1, p.steps)),
 )

@@ -145,7 +145,8 @@ def _sweep_point(p: Params, name: str, radius: float, x: torch.Tensor) -> dict:
     h_last.sum().backward()
     curves = _theory_curves(_vanilla_factors(module, x, out), np.float64(p.seq_len))
     measured = float(median_norm(h0.grad[0][:, None, :])[0])
-    return {"cell": name, "radius": radius, "grad_norm": measured, **{k: math.sqrt(p.hidden) * v for k, v in curves.items()}}
+    return {"cell": name, "radius": radius, "grad_norm": measured,
+            **{k: math.sqrt(p.hidden) * v for k, v in curves.items()}}
 
 
 def sweep(p: Params) -> Result:
@@ -159,7 +160,8 @@ def _band(gate: str, values: torch.Tensor) -> pd.DataFrame:
     """Mean and 10-90 % band over batch and units of a (batch, T, H) gate, per step."""
     v = values.detach().double().transpose(0, 1).flatten(1)
     lo, hi = torch.quantile(v, torch.tensor(QUANTILES, dtype=v.dtype, device=v.device), dim=1).cpu().numpy()
-    return pd.DataFrame({"gate": gate, "t": np.arange(1, v.shape[0] + 1), "mean": v.mean(1).cpu().numpy(), "lo": lo, "hi": hi})
+    return pd.DataFrame({"gate": gate, "t": np.arange(1, v.shape[0] + 1), "mean": v.mean(1).cpu().numpy(),
+                         "lo": lo, "hi": hi})
 
 
 def _cell_path(module: torch.nn.LSTM, x: torch.Tensor, h_prev: torch.Tensor, g: dict) -> tuple[torch.Tensor, float]:
@@ -186,12 +188,15 @@ def gates(p: Params) -> Result:
     lstm_table = [_band(k, lg[k]) for k in ("forget", "input", "output")] + [_band("dc_dc_prev", dc)]
     gru_table = [_band("one_minus_z", 1 - gg["update"]), _band("z", gg["update"]), _band("reset", gg["reset"])]
     findings = {
-        "forget_first": float(lg["forget"][:, 0].double().mean()), "forget_sigmoid_b": 1 / (1 + math.exp(-p.forget_bias)),
-        "forget_mean": float(lg["forget"].double().mean()), "update_share_mean": float((1 - gg["update"]).double().mean()),
+        "forget_first": float(lg["forget"][:, 0].double().mean()),
+        "forget_sigmoid_b": 1 / (1 + math.exp(-p.forget_bias)),
+        "forget_mean": float(lg["forget"].double().mean()),
+        "update_share_mean": float((1 - gg["update"]).double().mean()),
         "cell_path_error": float((dc - lg["forget"]).abs().max()), "cell_recompute_error": c_error,
         "gru_recompute_error": float((h_check - h_gru).abs().max()),
     }
-    return Result({"lstm_gates": pd.concat(lstm_table, ignore_index=True), "gru_gates": pd.concat(gru_table, ignore_index=True)}, findings)
+    return Result({"lstm_gates": pd.concat(lstm_table, ignore_index=True),
+                   "gru_gates": pd.concat(gru_table, ignore_index=True)}, findings)
 
 
 def _step_macs(p: Params, gate_blocks: int, batch: int) -> float:
@@ -213,10 +218,12 @@ def _gates_work(p: Params) -> float:
 
 SECTIONS = (
     Section("through_time", through_time, work=_through_time_work, uses=(
-        "cells", "seq_len", "hidden", "input_size", "batch", "input_std", "init", "radius", "forget_bias", "seed", "device", "dtype")),
+        "cells", "seq_len", "hidden", "input_size", "batch", "input_std", "init", "radius", "forget_bias",
+        "seed", "device", "dtype")),
     Section("sweep", sweep, work=_sweep_work, uses=(
         "seq_len", "hidden", "input_size", "batch", "input_std", "init", "seed", "device", "dtype")),
     Section("gates", gates, work=_gates_work, uses=(
-        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "radius", "forget_bias", "seed", "device", "dtype")),
+        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "radius", "forget_bias",
+        "seed", "device", "dtype")),
     Section("train", train, uses=TRAIN_USES, work=train_work, long=True),
 )

@@ -36,7 +36,8 @@ TRAIN_USES = (
 )
 
 
-def adding_batch(batch: int, length: int, g: torch.Generator, dt: torch.dtype, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def adding_batch(batch: int, length: int, g: torch.Generator, dt: torch.dtype,
+                 dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs (batch, length, 2) and targets (batch,): one marker in each half, target = sum of the marked values."""
     values = torch.rand(batch, length, generator=g, device=dev)
     first = torch.randint(0, length // 2, (batch,), generator=g, device=dev)
@@ -73,7 +74,8 @@ def _eval_loss(model: AddingModel, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(F.mse_loss(model(x), y))
 
 
-def _train_cell(p: Params, name: str, held_out: tuple[torch.Tensor, torch.Tensor], report: Callable[[int], None]) -> tuple[list, list]:
+def _train_cell(p: Params, name: str, held_out: tuple[torch.Tensor, torch.Tensor],
+                report: Callable[[int], None]) -> tuple[list, list]:
     """Adam steps on fresh batches (the same batches for every cell); per-step loss and gradient norm."""
     model, dev = build_model(p, name), device(p.device)
     opt = torch.optim.Adam(model.parameters(), lr=p.lr)
@@ -104,7 +106,8 @@ def train(p: Params, progress: Progress | None = None) -> Result:
                 progress((i * p.steps + step) / (len(p.cells) * p.steps))
         cell_losses, cell_evals = _train_cell(p, name, held_out, report)
         losses, evals = losses + cell_losses, evals + cell_evals
-    findings = {"baseline_mse": ADDING_BASELINE, "baseline_measured": float(F.mse_loss(torch.ones_like(held_out[1]), held_out[1]))}
+    findings = {"baseline_mse": ADDING_BASELINE,
+                "baseline_measured": float(F.mse_loss(torch.ones_like(held_out[1]), held_out[1]))}
     findings |= {f"final_loss_{name}": loss for name, _, loss in evals}  # the last evaluation of each cell wins
     tables = {
         "train_loss": pd.DataFrame(losses, columns=["cell", "step", "loss", "grad_norm"]),

@@ -10,8 +10,9 @@ from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, line_chart, log_profile, ser
 from stabviz.experiments import Result
 from stabviz.experiments.activations import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import choice_label, tr
+from stabviz.i18n import choice_label, scoped, tr
 
+_t = scoped("activations")
 RANGE_DTYPES = ("float16", "bfloat16", "float32")
 
 
@@ -34,9 +35,8 @@ def _saturated_spans(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:
 def curves_view(result: Result, p: Params, lang: str) -> list[Block]:
     """f(x) and f'(x); shaded where the derivative is below the saturation threshold."""
     curves = _named(result.tables["curves"], lang)
-    t = lambda k, **f: tr(f"activations.curves.{k}", lang, **f)  # noqa: E731
-    f_chart = line_chart(curves, "x", "f", "function", x_title="x", y_title="f(x)", title=t("f_title"))
-    d_chart = line_chart(curves, "x", "df", "function", x_title="x", y_title="f'(x)", title=t("df_title"))
+    f_chart = line_chart(curves, "x", "f", "function", x_title="x", y_title="f(x)", title=_t("curves.f_title", lang))
+    d_chart = line_chart(curves, "x", "df", "function", x_title="x", y_title="f'(x)", title=_t("curves.df_title", lang))
     spans = alt.Chart(_saturated_spans(curves, p.threshold)).mark_rect(opacity=0.12).encode(
         x=alt.X("x:Q"), x2=alt.X2("x2:Q"), color=series("function", legend=LINE_KEY))
     rules = pd.DataFrame({"y": [p.threshold, -p.threshold, 0.25], "label": ["+thr", "-thr", "1/4"]})
@@ -44,8 +44,8 @@ def curves_view(result: Result, p: Params, lang: str) -> list[Block]:
         y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
     d_chart = alt.layer(spans, d_chart, rule, width=WIDTH, height=HEIGHT)
     return [
-        Figure("activations_f", f_chart, t("f_caption")),
-        Figure("activations_df", d_chart, t("df_caption", threshold=f"{p.threshold:g}")),
+        Figure("activations_f", f_chart, _t("curves.f_caption", lang)),
+        Figure("activations_df", d_chart, _t("curves.df_caption", lang, threshold=f"{p.threshold:g}")),
     ]
 
 
@@ -58,28 +58,28 @@ SATURATION_COLUMNS = (
 def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
     """The saturation table: Monte Carlo beside quadrature."""
     table = _named(result.tables["saturation"], lang).round(4)
-    header = {c: tr(f"activations.saturation.col.{c}", lang) for c in ("function", *SATURATION_COLUMNS)}
-    caption = tr("activations.saturation.caption", lang, s=f"{p.input_std:g}", n=p.samples, threshold=f"{p.threshold:g}")
+    header = {c: _t(f"saturation.col.{c}", lang) for c in ("function", *SATURATION_COLUMNS)}
+    caption = tr("activations.saturation.caption", lang, s=f"{p.input_std:g}", n=p.samples,
+                 threshold=f"{p.threshold:g}")
     return [Table("activations_saturation", table.rename(columns=header), caption)]
 
 
 def chain_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Median |product of f'| over depth in float64, theory dashed, where fp16/bf16/fp32 give up."""
-    t = lambda k, **f: tr(f"activations.chain.{k}", lang, **f)  # noqa: E731
     measured = result.tables["chain"]
     measured = _named(measured[measured["dtype"] == "float64"], lang).drop(columns="dtype")
     theory = _named(result.tables["chain_theory"], lang)
-    theory = theory.assign(curve=[t(f"curve_{c}") for c in theory["curve"]])
+    theory = theory.assign(curve=[_t(f"chain.curve_{c}", lang) for c in theory["curve"]])
     chart = log_profile(
-        measured, "layer", "value", "function", lang=lang, x_title=t("x"), y_title=t("y"),
-        title=t("chart_title", depth=p.depth), theory=theory, dtype=RANGE_DTYPES,
+        measured, "layer", "value", "function", lang=lang, x_title=_t("chain.x", lang), y_title=_t("chain.y", lang),
+        title=_t("chain.chart_title", lang, depth=p.depth), theory=theory, dtype=RANGE_DTYPES,
     )
     limits = _named(result.tables["chain_limits"], lang)
     limits = limits[limits["dtype"] != "float64"]
-    header = {c: t(f"col.{c}") for c in limits.columns}
+    header = {c: _t(f"chain.col.{c}", lang) for c in limits.columns}
     return [
-        Figure("activations_chain", chart, t("caption")),
-        Table("activations_chain_limits", limits.rename(columns=header), t("limits_caption")),
+        Figure("activations_chain", chart, _t("chain.caption", lang)),
+        Table("activations_chain_limits", limits.rename(columns=header), _t("chain.limits_caption", lang)),
     ]
 
 

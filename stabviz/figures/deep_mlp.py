@@ -9,33 +9,22 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import heatmap, hline, log_profile
+from stabviz.charts import changes, heatmap, hline, log_profile, thin
 from stabviz.experiments import Result
 from stabviz.experiments.deep_mlp import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import tr
+from stabviz.i18n import scoped, tr
 from stabviz.runtime import dtype_range
 
-MAX_LAYER_ROWS = 2400  # most rows one chart layer sends to the browser
 SCALAR_DTYPES = ("float16", "bfloat16", "float32")  # float64 never gives up at k <= 1000 for these bases
 
 
-def _t(key: str, lang: str, **fmt: object) -> str:
-    return tr(f"deep_mlp.{key}", lang, **fmt)
+_t = scoped("deep_mlp")
 
 
 def _g(x: float) -> str:
     """A number for a sentence: 4 significant digits, nan as a dash."""
     return "—" if math.isnan(x) else f"{x:.4g}"
-
-
-def thin(df: pd.DataFrame, x: str, series: list[str], max_rows: int = MAX_LAYER_ROWS) -> pd.DataFrame:
-    """Every k-th x of each series, plus the last x and each row where the state changes (markers survive)."""
-    xs = np.unique(df[x])
-    k = max(1, math.ceil(len(df) / max_rows))
-    keep = df[x].isin(np.r_[xs[::k], xs[-1:]])
-    changed = df.groupby(series, sort=False)["state"].transform(lambda s: s != s.shift())
-    return df[keep | changed]
 
 
 def flow_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -70,7 +59,7 @@ def products_view(result: Result, p: Params, lang: str) -> list[Block]:
     """||G_k...G_1|| for each run on a log axis, the Lyapunov growth dashed, the dtype's limits as rules."""
     table = result.tables["products"]
     runs = table.assign(series=[_t("products.run", lang, n=r + 1) for r in table["run"]])
-    runs = thin(runs[["k", "norm", "series", "state"]], "k", ["series"]).drop(columns="state")
+    runs = thin(runs[["k", "norm", "series"]], "k", ["series"], keep=changes(runs, ["series"], runs["state"]))
     f = result.findings
     theory = result.tables["products_theory"].rename(columns={"value": "norm"}).drop(columns="curve")
     theory = theory.assign(series=_t("products.theory", lang, rate=f"{f['lyapunov_theory']:.4f}"))
@@ -89,17 +78,20 @@ def scalar_view(result: Result, p: Params, lang: str) -> list[Block]:
     table = result.tables["scalar"]
     power = table[(table["method"] == "power") & table["dtype"].isin(SCALAR_DTYPES)]
     power = power.assign(factor=[names[w] for w in power["factor"]]).rename(columns={"value": "power"})
-    power = power[["k", "power", "dtype", "factor", "state"]]  # not "value": log_profile adds a text column by that name
-    power = thin(power, "k", ["dtype", "factor"]).drop(columns="state")
+    # not "value": log_profile adds a text column by that name
+    power = power[["k", "power", "dtype", "factor", "state"]]
+    power = thin(power, "k", ["dtype", "factor"], keep=changes(power, ["dtype", "factor"], power["state"]))
+    power = power.drop(columns="state")
     exact = result.tables["scalar_exact"]
     theory = pd.DataFrame({"k": exact["k"], "power": np.power(10.0, exact["log10_value"]),
                            "dtype": _t("scalar.exact", lang), "factor": [names[w] for w in exact["factor"]]})
     chart = log_profile(
         power, "k", "power", "dtype", lang=lang, x_title="k", y_title=_t("scalar.y", lang), dash="factor",
         title=_t("scalar.chart_title", lang, grow=f"{p.grow:g}", shrink=f"{p.shrink:g}", k=p.powers),
-        theory=thin(theory.assign(state="finite"), "k", ["factor"]).drop(columns="state"), dtype=SCALAR_DTYPES,
+        theory=thin(theory, "k", ["factor"]), dtype=SCALAR_DTYPES,
     )
-    limits = result.tables["scalar_limits"].assign(factor=lambda d: [names[w] for w in d["factor"]]).drop(columns="base")
+    limits = result.tables["scalar_limits"].assign(factor=lambda d: [names[w] for w in d["factor"]])
+    limits = limits.drop(columns="base")
     limits = limits.rename(columns={c: _t(f"scalar.col.{c}", lang) for c in limits.columns})
     return [
         Figure("deep_mlp_scalar", chart, _t("scalar.caption", lang)),
@@ -121,9 +113,9 @@ def training_view(result: Result, p: Params, lang: str) -> list[Block]:
     layers = result.tables["train_layers"]
     with np.errstate(divide="ignore", invalid="ignore"):
         cells = layers.assign(log10_norm=np.log10(layers["grad_norm"].to_numpy()))
-    heat = heatmap(cells[["step", "layer", "log10_norm"]], "step", "layer", "log10_norm", x_title=_t("training.step", lang),
-                   y_title=_t("training.layer", lang), z_title="log10 ‖∂L/∂W‖", title=_t("training.heat_title", lang),
-                   scheme="viridis", mid=None, lang=lang)
+    heat = heatmap(cells[["step", "layer", "log10_norm"]], "step", "layer", "log10_norm",
+                   x_title=_t("training.step", lang), y_title=_t("training.layer", lang), z_title="log10 ‖∂L/∂W‖",
+                   title=_t("training.heat_title", lang), scheme="viridis", mid=None, lang=lang)
     heat.layer[0].encoding.x.axis = alt.Axis(labelOverlap="parity", labelAngle=0)  # hundreds of steps: skip labels
     return [
         Figure("deep_mlp_train_heatmap", heat, _t("training.heat_caption", lang, layers=p.train_depth + 1)),

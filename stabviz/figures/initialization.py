@@ -13,14 +13,14 @@ from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.initialization import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import choice_label, tr
+from stabviz.i18n import choice_label, scoped, tr
+from stabviz.states import state_of
 
 HIST_CELL = (130, 70)  # width, height of one histogram panel
 SYMBOLS = {"zero": "▼", "inf": "▲", "nan": "✕"}  # the markers charts.py draws for these states
 
 
-def _t(key: str, lang: str, **fmt: object) -> str:
-    return tr(f"initialization.{key}", lang, **fmt)
+_t = scoped("initialization")
 
 
 def _scheme_name(scheme: str, p: Params, lang: str) -> str:
@@ -59,7 +59,8 @@ def network_view(result: Result, p: Params, lang: str) -> list[Block]:
         gains,
         Figure("initialization_forward", _profile_chart(result, p, "forward", lang),
                _t("network.forward_caption", lang, n=p.width, batch=p.batch)),
-        Figure("initialization_backward", _profile_chart(result, p, "backward", lang), _t("network.backward_caption", lang)),
+        Figure("initialization_backward", _profile_chart(result, p, "backward", lang),
+               _t("network.backward_caption", lang)),
         _rates_table(result, p, lang),
         *_histogram_blocks(result, p, lang),
     ]
@@ -76,8 +77,10 @@ def _histogram_blocks(result: Result, p: Params, lang: str) -> list[Block]:
     chart = bars.facet(
         row=alt.Row("scheme:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=200)),
         column=alt.Column("layer:O", title=_t("hist.layer", lang)),
-        resolve=resolve(x="independent"), title=_t("hist.title", lang, act=choice_label("activation", p.activation, lang)))
-    stats = _named(result.tables["hist_stats"], p, lang)[["scheme", "layer", "rms", "saturated", "outside", "nonfinite"]]
+        resolve=resolve(x="independent"),
+        title=_t("hist.title", lang, act=choice_label("activation", p.activation, lang)))
+    stats = _named(result.tables["hist_stats"], p, lang)
+    stats = stats[["scheme", "layer", "rms", "saturated", "outside", "nonfinite"]]
     stats = stats.assign(rms=[f"{v:.3g}" for v in stats["rms"]]).round(4)
     header = {c: _t(f"hist.col.{c}", lang) for c in stats.columns}
     return [
@@ -102,7 +105,7 @@ def _cells(table: pd.DataFrame, z: str) -> pd.DataFrame:
         edges, i = _edges(centres, log), np.searchsorted(centres, out[col])
         out[lo], out[hi] = edges[i], edges[i + 1]
     z_values = out["z"].to_numpy(dtype=float)  # -inf: layer 1's gradient underflowed to 0; +inf: the last layer's did
-    out["state"] = np.select([np.isnan(z_values), z_values == -np.inf, z_values == np.inf], ["nan", "zero", "inf"], "finite")
+    out["state"] = state_of(z_values, log=True)
     out["value"] = [f"{v:.3g}" for v in out["z"]]
     return out
 
@@ -129,7 +132,8 @@ def _heatmap(table: pd.DataFrame, p: Params, lang: str, critical: float) -> alt.
     top = float(max(finite.max(), p.stable_decades * 2)) if len(finite) else 1.0
     x = alt.X("s0:Q", title=_t("sweep.x", lang), scale=alt.Scale(type="log", nice=False))
     y = alt.Y("d0:Q", title=_t("sweep.y", lang), scale=alt.Scale(nice=False, zero=False))
-    color = alt.Color("z:Q", title=_t("sweep.z", lang), scale=alt.Scale(scheme="redblue", domain=[top, -top], clamp=True))
+    color = alt.Color("z:Q", title=_t("sweep.z", lang),
+                      scale=alt.Scale(scheme="redblue", domain=[top, -top], clamp=True))
     rect = alt.Chart(cells[cells["state"] == "finite"]).mark_rect().encode(
         x=x, x2=alt.X2("s1:Q"), y=y, y2=alt.Y2("d1:Q"), color=color,
         tooltip=tooltips(["sigma_w:Q", "depth:Q", "value:N"]))
@@ -154,14 +158,17 @@ def _bad_cells(cells: pd.DataFrame, x: alt.X, y: alt.Y, lang: str) -> list[alt.C
 def _overlays(table: pd.DataFrame, p: Params, lang: str, critical: float) -> list[alt.Chart]:
     """Stable-band edges (measured solid, theory dashed) and the mean-field critical sigma_w as a rule."""
     kinds = {"measured": _t("sweep.edge_measured", lang), "theory": _t("sweep.edge_theory", lang)}
-    edges = pd.concat([stable_edges(table, z, p.stable_decades).assign(kind=kinds[z]) for z in kinds], ignore_index=True)
+    edges = pd.concat([stable_edges(table, z, p.stable_decades).assign(kind=kinds[z]) for z in kinds],
+                      ignore_index=True)
     lines = alt.Chart(edges).mark_line(point=alt.OverlayMarkDef(color="black"), color="black").encode(
         x=alt.X("sigma_w:Q"), y=alt.Y("depth:Q"), detail=[alt.Detail("edge:N"), alt.Detail("kind:N")],
-        strokeDash=alt.StrokeDash("kind:N", title=None, scale=alt.Scale(domain=list(kinds.values()), range=[[1, 0], [5, 4]])),
+        strokeDash=alt.StrokeDash("kind:N", title=None,
+                                  scale=alt.Scale(domain=list(kinds.values()), range=[[1, 0], [5, 4]])),
         tooltip=[*tooltips(["kind:N", "edge:N", "depth:Q"]), alt.Tooltip("sigma_w:Q", format=".3f")])
     layers = [lines]
     if math.isfinite(critical) and table["sigma_w"].min() <= critical <= table["sigma_w"].max():
-        rule = pd.DataFrame({"sigma_w": [critical], "label": [_t("sweep.critical_label", lang, sigma=f"{critical:.3f}")]})
+        critical_label = _t("sweep.critical_label", lang, sigma=f"{critical:.3f}")
+        rule = pd.DataFrame({"sigma_w": [critical], "label": [critical_label]})
         layers.append(alt.Chart(rule).mark_rule(color="#2ca02c", strokeWidth=2.5, strokeDash=[8, 3]).encode(
             x=alt.X("sigma_w:Q"), tooltip=[alt.Tooltip("label:N")]))
         layers += label(rule, {"align": "left", "dx": 4, "dy": -6, "color": "#2ca02c", "fontWeight": "bold"},

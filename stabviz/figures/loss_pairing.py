@@ -7,29 +7,20 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import line_chart, log_profile
+from stabviz.charts import line_chart, log_profile, thin
 from stabviz.experiments import Result
 from stabviz.experiments.loss_pairing import Params
 from stabviz.figures import Block, Figure, Table
 from stabviz.figures.surface_plots import names as surface_names
 from stabviz.figures.surface_plots import surface_map
-from stabviz.i18n import tr
+from stabviz.i18n import scoped
 from stabviz.logscale import symlog_axis
 
-LAYER_ROWS = 2400  # most rows one chart layer sends to the browser
 LOG_STEPS = 160  # steps drawn on a log step axis (evenly spaced in log(step + 1)); more only cost the browser
 Y_FLOOR = 1e-12  # lowest value shown on the numerics charts' log axes
 
 
-def _t(key: str, lang: str, **fmt: object) -> str:
-    return tr(f"loss_pairing.{key}", lang, **fmt)
-
-
-def _every(df: pd.DataFrame, column: str, max_rows: int = LAYER_ROWS) -> pd.DataFrame:
-    """Rows at every k-th distinct value of ``column`` (the last one kept), so a layer stays small."""
-    values = np.unique(df[column])
-    k = max(1, int(np.ceil(len(df) / max_rows)))
-    return df[df[column].isin(np.r_[values[::k], values[-1:]])]
+_t = scoped("loss_pairing")
 
 
 def _log_steps(df: pd.DataFrame, points: int = LOG_STEPS) -> pd.DataFrame:
@@ -166,7 +157,7 @@ def _floor_y(chart: alt.LayerChart) -> alt.LayerChart:
 
 def _numerics_chart(table: pd.DataFrame, family: str, quantity: str, lang: str) -> alt.TopLevelMixin:
     """One family's loss or |dL/dz| over z: each form (colour) in each dtype (dash), exact values dashed."""
-    part = _every(table.query("family == @family and quantity == @quantity"), "z", LAYER_ROWS)
+    part = thin(table.query("family == @family and quantity == @quantity"), "z")
     part = part.assign(form=[_t(f"forms.{family}.{f}", lang) for f in part["form"]])
     measured = part[["z", "form", "dtype", "computed"]]
     first = part[(part["dtype"] == part["dtype"].iloc[0]) & (part["form"] == part["form"].iloc[0])]

@@ -12,8 +12,8 @@ from stabviz.experiments import Result
 from stabviz.experiments.newton import Params
 from stabviz.experiments.newton_roots import digits_cap
 from stabviz.figures import Block, Figure, Table
-from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin
-from stabviz.i18n import choice_label, tr
+from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin_paths
+from stabviz.i18n import choice_label, scoped
 from stabviz.runtime import dtype
 from stabviz.surfaces import SURFACES
 
@@ -21,9 +21,7 @@ KINDS = ("minimum", "saddle", "maximum", "degenerate", "nonfinite")
 KIND_COLOURS = ("#2e7d32", "#ef6c00", "#c62828", "#9e9e9e", "#212121")
 
 
-def _t(key: str, lang: str, **fmt: object) -> str:
-    """A string of this page's locale."""
-    return tr(f"newton.{key}", lang, **fmt)
+_t = scoped("newton")
 
 
 def _labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -38,7 +36,7 @@ def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
     chart = surface_map(grid, paths, result.tables["newton_landmarks"], keys=["method"], color="method",
                         box=SURFACES[p.surface].box, names=names(lang),
                         title=_t("descent.map_title", lang, surface=choice_label("surface", p.surface, lang)))
-    lines = thin(paths, ["method"])
+    lines = thin_paths(paths, ["method"])
     grad = log_profile(lines[["method", "step", "grad_norm"]], "step", "grad_norm", "method", lang=lang, x_title=step,
                        y_title=_t("descent.grad", lang), title=_t("descent.grad_title", lang))
     return [
@@ -81,14 +79,16 @@ def _coord_chart(paths: pd.DataFrame, theory: pd.DataFrame, lang: str) -> alt.To
                  for c in ("x", "y")]
         return pd.concat(parts, ignore_index=True).drop(columns="method")
 
-    return log_profile(long(paths), "step", "magnitude", "series", lang=lang, theory=long(theory) if len(theory) else None,
+    return log_profile(long(paths), "step", "magnitude", "series", lang=lang,
+                       theory=long(theory) if len(theory) else None,
                        x_title=_t("descent.step", lang), y_title=_t("descent.coord", lang),
                        title=_t("descent.coords_title", lang))
 
 
 def _loss_chart(paths: pd.DataFrame, signed: bool, lang: str) -> alt.TopLevelMixin:
     """Loss per step: log axis, or symlog where the surface goes negative."""
-    kw = {"x_title": _t("descent.step", lang), "y_title": _t("descent.loss", lang), "title": _t("descent.loss_title", lang)}
+    kw = {"x_title": _t("descent.step", lang), "y_title": _t("descent.loss", lang),
+          "title": _t("descent.loss_title", lang)}
     data = paths[["method", "step", "loss"]]
     if signed:
         return signed_chart(data, "step", "loss", "method", nonfinite=names(lang)["nonfinite"], **kw)
@@ -104,7 +104,8 @@ def roots_view(result: Result, p: Params, lang: str) -> list[Block]:
     chart = line_chart(digits[np.isfinite(digits["digits"])], "step", "digits", "root", lang=lang,
                        theory=theory.assign(digits=theory["digits"].clip(lower=0)), x_title=_t("roots.step", lang),
                        y_title=_t("roots.digits", lang), title=_t("roots.chart_title", lang, k=f"{p.k:g}"))
-    verdicts = [f"- **{choice_label('root', r['root'], lang)}**: {_verdict(r, lang)}" for _, r in result.tables["root_verdicts"].iterrows()]
+    verdicts = [f"- **{choice_label('root', r['root'], lang)}**: {_verdict(r, lang)}"
+                for _, r in result.tables["root_verdicts"].iterrows()]
     shown = table.assign(r=[f"{v:.17g}" for v in table["r"]], status=[_t(f"status.{s}", lang) for s in table["status"]])
     shown = shown[["root", "step", "r", "error", "digits", "digits_predicted", "status"]]
     return [
@@ -126,7 +127,8 @@ def _verdict(row: pd.Series, lang: str) -> str:
 def _failures(fails: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The failure cases with translated names and verdicts."""
     out = pd.DataFrame({
-        "case": [_t(f"case.{c}", lang) for c in fails["case"]], "root": [choice_label("root", r, lang) for r in fails["root"]],
+        "case": [_t(f"case.{c}", lang) for c in fails["case"]],
+        "root": [choice_label("root", r, lang) for r in fails["root"]],
         "r0": fails["r0"], "final_r": fails["final_r"], "verdict": [_verdict(r, lang) for _, r in fails.iterrows()],
     })
     return out.rename(columns={c: _t(f"roots.col.{c}", lang) for c in out.columns})

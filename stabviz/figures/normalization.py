@@ -11,11 +11,9 @@ from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, hline, line_chart, log_profil
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import choice_label, tr
+from stabviz.i18n import choice_label, scoped, tr
 
-
-def _t(key: str, lang: str, **fmt: object) -> str:
-    return tr(f"normalization.{key}", lang, **fmt)
+_t = scoped("normalization")
 
 
 def _named(df: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -48,8 +46,8 @@ def layers_view(result: Result, p: Params, lang: str) -> list[Block]:
     if exact:
         mean = alt.layer(mean, hline(f["normal_mean"], _t("layers.theory_mean", lang)))
     mean = mean.properties(title=_t("layers.mean_title", lang), width=WIDTH, height=HEIGHT)
-    grad = log_profile(named[["norm", "layer", "grad_norm"]], "layer", "grad_norm", "norm", y_title=_t("layers.grad_y", lang),
-                       title=_t("layers.grad_title", lang), dtype=p.dtype, **kw)
+    grad = log_profile(named[["norm", "layer", "grad_norm"]], "layer", "grad_norm", "norm",
+                       y_title=_t("layers.grad_y", lang), title=_t("layers.grad_title", lang), dtype=p.dtype, **kw)
     act = choice_label("activation", p.activation, lang)
     std_caption = _t("layers.std_caption" if exact else "layers.std_caption_no_theory", lang, act=act,
                      std=f"{f['normal_std']:.3g}")
@@ -101,11 +99,13 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
 def noise_view(result: Result, p: Params, lang: str) -> list[Block]:
     """BatchNorm's two batch-size gaps on log-log axes, sqrt(1.5/B) dashed; batch-free norms sit at 0 (▼)."""
     noise = _named(result.tables["noise"].rename(columns={"value": "gap"}), lang)
-    theory = result.tables["noise_theory"].rename(columns={"value": "gap"}).assign(norm=choice_label("norm", "batch", lang))
+    theory = result.tables["noise_theory"].rename(columns={"value": "gap"})
+    theory = theory.assign(norm=choice_label("norm", "batch", lang))
     blocks: list[Block] = []
     for q in ("train_noise", "mismatch"):
         chart = log_profile(noise[noise["quantity"] == q].drop(columns="quantity"), "batch", "gap", "norm", lang=lang,
-                            x_title=_t("noise.x", lang), y_title=_t(f"noise.{q}_y", lang), title=_t(f"noise.{q}_title", lang),
+                            x_title=_t("noise.x", lang), y_title=_t(f"noise.{q}_y", lang),
+                            title=_t(f"noise.{q}_title", lang),
                             theory=theory[theory["quantity"] == q].drop(columns="quantity"), x_log=True)
         blocks.append(Figure(f"normalization_{q}", chart, _t(f"noise.{q}_caption", lang)))
     return blocks
@@ -115,7 +115,8 @@ def residual_view(result: Result, p: Params, lang: str) -> list[Block]:
     """||dL/dW_1|| against depth: plain dashed vs residual solid, one colour per normalization."""
     table = _named(result.tables["residual_depth"], lang)
     chart = log_profile(table, "depth", "grad_norm", "norm", lang=lang, dash="residual", x_log=True, dtype=p.dtype,
-                        x_title=_t("residual.x", lang), y_title=_t("residual.y", lang), title=_t("residual.chart_title", lang))
+                        x_title=_t("residual.x", lang), y_title=_t("residual.y", lang),
+                        title=_t("residual.chart_title", lang))
     return [Figure("normalization_residual_depth", chart, _t("residual.caption", lang))]
 
 
@@ -123,18 +124,22 @@ def jacobian_view(result: Result, p: Params, lang: str) -> list[Block]:
     """||J_l - I|| per block, and each block's gradient gain inside [sigma_min, sigma_max] of J_l."""
     table, f = result.tables["jacobian"], result.findings
     kw = {"lang": lang, "x_title": _t("layers.x", lang)}
-    dist = log_profile(_named(table[["norm", "residual", "layer", "dist_identity"]], lang), "layer", "dist_identity", "norm",
-                       dash="residual", y_title=_t("jacobian.dist_y", lang), title=_t("jacobian.dist_title", lang), **kw)
-    inside = bool(((table["gain"] <= table["sigma_max"] * (1 + 1e-9)) & (table["gain"] >= table["sigma_min"] * (1 - 1e-9))).all())
-    blocks: list[Block] = [Figure("normalization_jacobian_dist", dist, _t("jacobian.dist_caption", lang, width=f["jacobian_width"],
-                                                                               batch=f["jacobian_batch"]))]
+    distances = _named(table[["norm", "residual", "layer", "dist_identity"]], lang)
+    dist = log_profile(distances, "layer", "dist_identity", "norm", dash="residual",
+                       y_title=_t("jacobian.dist_y", lang), title=_t("jacobian.dist_title", lang), **kw)
+    below_max = table["gain"] <= table["sigma_max"] * (1 + 1e-9)
+    above_min = table["gain"] >= table["sigma_min"] * (1 - 1e-9)
+    inside = bool((below_max & above_min).all())
+    dist_caption = _t("jacobian.dist_caption", lang, width=f["jacobian_width"], batch=f["jacobian_batch"])
+    blocks: list[Block] = [Figure("normalization_jacobian_dist", dist, dist_caption)]
     for skip in (True, False):
         sub = table[table["residual"] == skip]
         bounds = pd.concat([sub[["norm", "layer"]].assign(gain=sub[c], bound=_t(f"jacobian.{c}", lang))
                             for c in ("sigma_max", "sigma_min")], ignore_index=True)
         kind = "residual" if skip else "plain"
-        chart = log_profile(_named(sub[["norm", "layer", "gain"]], lang), "layer", "gain", "norm", theory=_named(bounds, lang),
-                            y_title=_t("jacobian.gain_y", lang), title=_t(f"jacobian.gain_title_{kind}", lang), **kw)
+        chart = log_profile(_named(sub[["norm", "layer", "gain"]], lang), "layer", "gain", "norm",
+                            theory=_named(bounds, lang), y_title=_t("jacobian.gain_y", lang),
+                            title=_t(f"jacobian.gain_title_{kind}", lang), **kw)
         blocks.append(Figure(f"normalization_jacobian_gain_{kind}", chart, _t("jacobian.gain_caption", lang)))
     blocks.append(_t("jacobian.inside" if inside else "jacobian.outside", lang))
     return blocks
@@ -159,13 +164,15 @@ def training_view(result: Result, p: Params, lang: str) -> list[Block]:
                     title=_t("training.acc_title", lang, epochs=p.epochs), width=WIDTH, height=HEIGHT)
     curves = result.tables["training_curves"]
     ends = curves[curves["batch"].isin([curves["batch"].min(), curves["batch"].max()])].astype({"batch": str})
-    loss = log_profile(_named(ends, lang), "epoch", "loss", "norm", dash="batch", lang=lang, x_title=_t("training.epoch", lang),
-                       y_title=_t("training.loss_y", lang), title=_t("training.loss_title", lang))
+    loss = log_profile(_named(ends, lang), "epoch", "loss", "norm", dash="batch", lang=lang,
+                       x_title=_t("training.epoch", lang), y_title=_t("training.loss_y", lang),
+                       title=_t("training.loss_title", lang))
     header = {c: _t(f"training.col.{c}", lang) for c in table.columns}
     return [
         Figure("normalization_training_accuracy", acc, _t("training.acc_caption", lang, chance=f"{chance:.0%}")),
         Figure("normalization_training_loss", loss, _t("training.loss_caption", lang)),
-        Table("normalization_training", _named(table, lang).round(4).rename(columns=header), _t("training.table_caption", lang)),
+        Table("normalization_training", _named(table, lang).round(4).rename(columns=header),
+              _t("training.table_caption", lang)),
     ]
 
 

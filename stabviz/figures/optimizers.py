@@ -11,17 +11,15 @@ from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.optimizers import SCALING_BOX, Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin
-from stabviz.i18n import choice_label, tr
+from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin_paths
+from stabviz.i18n import choice_label, scoped
 from stabviz.runtime import dtype_range
 from stabviz.surfaces import SURFACES
 
 LINE_STARTS = 4  # starts drawn in the per-step charts (the map shows them all)
 
 
-def _t(key: str, lang: str, **fmt: object) -> str:
-    """A string of this page's locale."""
-    return tr(f"optimizers.{key}", lang, **fmt)
+_t = scoped("optimizers")
 
 
 def _labelled(paths: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -46,7 +44,7 @@ def trajectories_view(result: Result, p: Params, lang: str) -> list[Block]:
     title = _t("trajectories.map_title", lang, surface=choice_label("surface", p.surface, lang))
     chart = surface_map(grid, paths, result.tables["landmarks"], keys=["optimizer", "start"], color="optimizer",
                         box=box, names=names(lang), title=title)
-    lines = thin(paths[paths["start"].isin(paths["start"].unique()[:LINE_STARTS])], ["optimizer", "start"])
+    lines = thin_paths(paths[paths["start"].isin(paths["start"].unique()[:LINE_STARTS])], ["optimizer", "start"])
     lines = lines[["optimizer", "start", "step", "loss", "step_size"]]  # log_profile names its value column y
     dash = "start" if p.starts > 1 else None
     steps = log_profile(lines[lines["step"] >= 1], "step", "step_size", "optimizer", lang=lang, dash=dash,
@@ -54,7 +52,8 @@ def trajectories_view(result: Result, p: Params, lang: str) -> list[Block]:
                         title=_t("trajectories.step_title", lang))
     return [
         Figure("optimizers_map", chart, _t("trajectories.map_caption", lang)),
-        Figure("optimizers_loss", _loss_chart(lines, is_signed(grid), dash, lang), _t("trajectories.loss_caption", lang)),
+        Figure("optimizers_loss", _loss_chart(lines, is_signed(grid), dash, lang),
+               _t("trajectories.loss_caption", lang)),
         Figure("optimizers_step_size", steps, _t("trajectories.step_caption", lang)),
         Table("optimizers_fates", _fates_table(result.tables["fates"], lang), _t("trajectories.fates_caption", lang)),
     ]
@@ -68,7 +67,8 @@ def _fates_table(fates: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Final loss against learning rate, GD's closed form dashed, the threshold 1/max(a, b) as a rule."""
-    sweep = result.tables["sweep"].assign(optimizer=lambda d: [choice_label("optimizer", o, lang) for o in d["optimizer"]])
+    sweep = result.tables["sweep"].assign(
+        optimizer=lambda d: [choice_label("optimizer", o, lang) for o in d["optimizer"]])
     theory = result.tables["sweep_theory"].assign(optimizer=choice_label("optimizer", "sgd", lang))
     big = dtype_range(p.dtype)[2]  # past the dtype's largest finite value the measured run has overflowed too
     theory["final_loss"] = theory["final_loss"].where(theory["final_loss"] <= big, np.inf)
@@ -117,12 +117,13 @@ def _axes_chart(table: pd.DataFrame, p: Params, lang: str) -> alt.TopLevelMixin:
     bowl = {b: _t(f"scaling.{b}", lang, s=f"{p.stretch:g}") for b in ("round", "stretched")}
 
     def long(cols: tuple[str, str]) -> pd.DataFrame:
-        parts = [table[["step", "bowl", c]].rename(columns={c: "magnitude"}).assign(axis=ax) for c, ax in zip(cols, "xy", strict=True)]
+        parts = [table[["step", "bowl", c]].rename(columns={c: "magnitude"}).assign(axis=ax)
+                 for c, ax in zip(cols, "xy", strict=True)]
         out = pd.concat(parts, ignore_index=True)
         series = [f"{bowl[b]}: |{ax}|" for b, ax in zip(out["bowl"], out["axis"], strict=True)]
         return out.assign(series=series, magnitude=out["magnitude"].abs()).drop(columns=["bowl", "axis"])
 
-    table = thin(table, ["bowl"])
+    table = thin_paths(table, ["bowl"])
     measured, theory = long(("x", "y")), long(("x_theory", "y_theory"))
     return log_profile(measured, "step", "magnitude", "series", theory=theory, lang=lang,
                        x_title=_t("trajectories.step", lang), y_title=_t("scaling.y", lang),

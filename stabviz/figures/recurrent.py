@@ -9,21 +9,19 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, hline, label, log_profile, series, tooltips
+from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, changes, hline, label, log_profile, series, thin, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
 from stabviz.figures import Block, Figure
-from stabviz.figures.deep_mlp import thin
-from stabviz.i18n import choice_label, tr
-from stabviz.logscale import state_of
+from stabviz.i18n import choice_label, scoped
 from stabviz.rnn import VANILLA
+from stabviz.states import state_of
 
 MAX_POINTS = 40  # autograd points drawn over the forget-gate line
 
 
-def _t(key: str, lang: str, **fmt: object) -> str:
-    return tr(f"recurrent.{key}", lang, **fmt)
+_t = scoped("recurrent")
 
 
 def _g(x: float) -> str:
@@ -33,12 +31,13 @@ def _g(x: float) -> str:
 
 def _series(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A 'series' column naming cell and state, e.g. 'LSTM c_t' (data values stay neutral)."""
-    return df.assign(series=[f"{choice_label('cell', c, lang)} {s}_t" for c, s in zip(df["cell"], df["state"], strict=True)])
+    return df.assign(series=[f"{choice_label('cell', c, lang)} {s}_t"
+                             for c, s in zip(df["cell"], df["state"], strict=True)])
 
 
 def _thinned(df: pd.DataFrame, x: str, y: str, keys: list[str]) -> pd.DataFrame:
     """At most a few thousand rows per chart layer, every 0/inf/nan transition kept."""
-    return thin(df.assign(state=state_of(df[y])), x, keys).drop(columns="state")
+    return thin(df, x, keys, keep=changes(df, keys, state_of(df[y])))
 
 
 def through_time_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -50,9 +49,11 @@ def through_time_view(result: Result, p: Params, lang: str) -> list[Block]:
         _thinned(measured, "t", "grad_norm", ["series"]), "t", "grad_norm", "series", lang=lang,
         x_title=_t("through_time.x", lang), y_title=_t("through_time.y", lang),
         title=_t("through_time.chart_title", lang, T=p.seq_len, dtype=p.dtype),
-        theory=_thinned(theory[["series", "curve", "t", "grad_norm"]], "t", "grad_norm", ["series", "curve"]), dtype=p.dtype,
+        theory=_thinned(theory[["series", "curve", "t", "grad_norm"]], "t", "grad_norm", ["series", "curve"]),
+        dtype=p.dtype,
     )
-    return [Figure("recurrent_bptt", chart, _t("through_time.caption", lang, T=p.seq_len)), _through_time_text(result, p, lang)]
+    return [Figure("recurrent_bptt", chart, _t("through_time.caption", lang, T=p.seq_len)),
+            _through_time_text(result, p, lang)]
 
 
 def _through_time_text(result: Result, p: Params, lang: str) -> str:
@@ -90,7 +91,8 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     )
     chart = _framed(_t("sweep.chart_title", lang, T=p.seq_len), chart, _vertical_rule(1.0, "radius", "r = 1"))
     init = p.init if p.init != "default" else "orthogonal"
-    return [Figure("recurrent_sweep", chart, _t("sweep.caption", lang, T=p.seq_len, init=_t(f"sweep.init_{init}", lang)))]
+    caption = _t("sweep.caption", lang, T=p.seq_len, init=_t(f"sweep.init_{init}", lang))
+    return [Figure("recurrent_sweep", chart, caption)]
 
 
 def _gate_chart(table: pd.DataFrame, lang: str, y_title: str) -> list[alt.Chart]:
@@ -121,13 +123,15 @@ def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
     rule = hline(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
     gru_table = result.tables["gru_gates"]
     half = hline(0.5, _t("gates.half", lang))
-    gru = _framed(_t("gates.gru_title", lang), *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), half)
-    text = _t("gates.findings", lang, first=_g(f["forget_first"]), sig=_g(f["forget_sigmoid_b"]), b=f"{p.forget_bias:g}",
-              error=_g(f["cell_path_error"]), mean=_g(f["forget_mean"]), update=_g(f["update_share_mean"]),
-              T=p.seq_len, carried=_g(f["forget_mean"] ** p.seq_len), kept=_g((1 - f["update_share_mean"]) ** p.seq_len))
+    gru = _framed(_t("gates.gru_title", lang),
+                  *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), half)
+    text = _t("gates.findings", lang, first=_g(f["forget_first"]), sig=_g(f["forget_sigmoid_b"]),
+              b=f"{p.forget_bias:g}", error=_g(f["cell_path_error"]), mean=_g(f["forget_mean"]),
+              update=_g(f["update_share_mean"]), T=p.seq_len, carried=_g(f["forget_mean"] ** p.seq_len),
+              kept=_g((1 - f["update_share_mean"]) ** p.seq_len))
+    lstm_chart = _framed(_t("gates.lstm_title", lang, b=f"{p.forget_bias:g}"), *lines, points, rule)
     return [
-        Figure("recurrent_lstm_gates", _framed(_t("gates.lstm_title", lang, b=f"{p.forget_bias:g}"), *lines, points, rule),
-               _t("gates.lstm_caption", lang)),
+        Figure("recurrent_lstm_gates", lstm_chart, _t("gates.lstm_caption", lang)),
         Figure("recurrent_gru_gates", gru, _t("gates.gru_caption", lang)),
         text,
     ]
@@ -152,8 +156,9 @@ def _loss_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
     """Training-batch loss per step and held-out loss per cell (line style), the chance level as a rule."""
     losses = _cells(result.tables["train_loss"][["cell", "step", "loss"]], lang, data=_t("train.per_step", lang))
     evals = _cells(result.tables["train_eval"], lang, data=_t("train.held_out", lang))
-    chart = log_profile(pd.concat([_thinned(losses, "step", "loss", ["cell"]), evals], ignore_index=True), "step", "loss",
-                        "cell", lang=lang, dash="data", x_title=_t("train.x", lang), y_title=_t("train.loss_y", lang))
+    curves = pd.concat([_thinned(losses, "step", "loss", ["cell"]), evals], ignore_index=True)
+    chart = log_profile(curves, "step", "loss", "cell", lang=lang, dash="data", x_title=_t("train.x", lang),
+                        y_title=_t("train.loss_y", lang))
     return _framed(_t("train.loss_title", lang, T=p.train_len), chart, _baseline_rule(lang))
 
 
@@ -182,7 +187,8 @@ def train_view(result: Result, p: Params, lang: str) -> list[Block]:
     measured = _g(result.findings["baseline_measured"])
     norm_caption = "train.norm_caption_clip" if p.clip else "train.norm_caption_free"
     return [
-        Figure("recurrent_train_loss", _loss_chart(result, p, lang), _t("train.loss_caption", lang, T=p.train_len, measured=measured)),
+        Figure("recurrent_train_loss", _loss_chart(result, p, lang),
+               _t("train.loss_caption", lang, T=p.train_len, measured=measured)),
         Figure("recurrent_train_grad", _norm_chart(result, p, lang), _t(norm_caption, lang, value=f"{p.clip_norm:g}")),
         _train_text(result, p, lang),
     ]

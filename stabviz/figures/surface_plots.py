@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, resolve, series, tooltips
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, resolve, series, thin, tooltips
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
 from stabviz.logscale import symlog_axis
@@ -21,7 +21,7 @@ from stabviz.logscale import symlog_axis
 BANDS = 12  # colour levels of the contour map
 UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan
 MAX_VERTICES = 8000  # band vertices sent at most (the pages' surfaces need <= 4,800); past it: one cell per point
-MAX_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
+TRAJECTORY_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
 EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": X_SHAPE}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
 
@@ -101,15 +101,10 @@ def _nonfinite(grid: pd.DataFrame, x: alt.X, y: alt.Y, name: str, step: tuple[fl
         x=x, x2=alt.X2("x2:Q"), y=y, y2=alt.Y2("y2:Q"), fill=fill)]
 
 
-def thin(paths: pd.DataFrame, keys: list[str], max_rows: int = MAX_ROWS) -> pd.DataFrame:
+def thin_paths(paths: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Every k-th step of each trajectory, plus its last step and its first step outside or inf/nan."""
-    steps = paths["step"].to_numpy()
-    k = max(1, int(np.ceil(len(paths) / max_rows)))
-    by = paths.groupby(keys, sort=False)
-    last = by["step"].transform("max").to_numpy()
     first_bad = paths["step"].where(paths["status"] != "ok").groupby([paths[c] for c in keys], sort=False)
-    first_bad = first_bad.transform("min").to_numpy()
-    return paths[(steps % k == 0) | (steps == last) | (steps == first_bad)]
+    return thin(paths, "step", keys, TRAJECTORY_ROWS, keep=paths["step"] == first_bad.transform("min"))
 
 
 def _clip_to_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +112,8 @@ def _clip_to_box(x: np.ndarray, y: np.ndarray, box: tuple[float, float, float, f
     return np.clip(x, box[0], box[1]), np.clip(y, box[2], box[3])
 
 
-def visible(paths: pd.DataFrame, keys: list[str], box: tuple[float, float, float, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def visible(paths: pd.DataFrame, keys: list[str],
+            box: tuple[float, float, float, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The in-box part of each trajectory (up to its exit, drawn on the edge) and its exit markers."""
     lines, exits = [], []
     for _, g in paths.groupby(keys, sort=False):
@@ -146,8 +142,8 @@ def trajectory_layers(paths: pd.DataFrame, keys: list[str], color: str, box: tup
     tip = [*tooltips([*keys, "step"]), alt.Tooltip("loss:Q", format=".4g"), alt.Tooltip("status:N")]
     detail = [alt.Detail(k) for k in keys]
     col = series(color)
-    halo = alt.Chart(lines).mark_line(color="white", strokeWidth=4.5, opacity=0.8, strokeJoin="round", aria=False).encode(
-        x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), detail=detail)
+    halo = alt.Chart(lines).mark_line(color="white", strokeWidth=4.5, opacity=0.8, strokeJoin="round", aria=False)
+    halo = halo.encode(x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), detail=detail)
     path = alt.Chart(lines).mark_line(strokeWidth=2, strokeJoin="round", point=len(lines) <= 300).encode(
         x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), color=col, detail=detail, tooltip=tip)
     starts = alt.Chart(lines[lines["step"] == 0]).mark_point(
@@ -178,7 +174,7 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *,
 
     ``names`` holds the colour bar's title (``loss``) and the marker names (see :func:`names`).
     """
-    paths = alt.layer(*trajectory_layers(thin(paths, keys), keys, color, box, names))  # one legend for all paths
+    paths = alt.layer(*trajectory_layers(thin_paths(paths, keys), keys, color, box, names))  # one legend for all paths
     landmarks = [landmark_layer(marks, names)] if len(marks) else []
     layers = [contour(grid, box, names["loss"], axes, names["undefined"]), paths, *landmarks]
     return alt.layer(*layers, resolve=resolve(color="independent", shape="independent"), title=title, width=width,

@@ -10,7 +10,8 @@ import pandas as pd
 import vl_convert
 
 from stabviz.charts import heatmap, line_chart, log_profile, themed
-from stabviz.logscale import for_log, log_domain, log_y, state_of, symlog_axis
+from stabviz.logscale import for_log, log_domain, log_y, symlog_axis
+from stabviz.states import state_of
 
 
 def test_states_classify_magnitudes():

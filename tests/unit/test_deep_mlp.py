@@ -16,7 +16,7 @@ import pytest
 from stabviz.experiments import deep_mlp as dm
 from stabviz.experiments import run_section
 from stabviz.experiments.deep_mlp_theory import lyapunov_gaussian, pair_moments
-from stabviz.experiments.deep_mlp_train import MAX_LAYER_ROWS
+from stabviz.experiments.deep_mlp_train import RECORD_ROWS
 from stabviz.runtime import BudgetError, dtype_range
 
 EULER_GAMMA = 0.5772156649015329
@@ -77,7 +77,8 @@ def test_repeated_multiplication_sticks_at_a_subnormal() -> None:
 
 
 def test_sigmoid_gradients_decay_geometrically_as_mean_field_predicts() -> None:
-    """Sigmoid + Xavier, 30 layers: log10 ||dW_l|| is linear in l (factor ~0.23 per layer) and within 0.35 decades of theory."""
+    """Sigmoid + Xavier, 30 layers: log10 ||dW_l|| is linear in l (factor ~0.23 per layer)
+    and within 0.35 decades of theory."""
     r = dm.gradient_flow(dm.Params(depth=30, width=128, batch=32, dtype="float64"))
     flow, theory = r.tables["gradient_flow"], r.tables["gradient_flow_theory"]
     logs = np.log10(flow["weight_grad_norm"].to_numpy())
@@ -100,7 +101,8 @@ def test_relu_moments_match_the_arc_cosine_kernel() -> None:
 
 
 def test_float16_gradients_underflow_to_zero_near_the_input() -> None:
-    """Layers whose float64 gradient entries are below 2^-27 (an eighth of fp16's smallest subnormal) are flagged zero."""
+    """Layers whose float64 gradient entries are below 2^-27 (an eighth of fp16's smallest subnormal)
+    are flagged zero."""
     base = dict(depth=30, width=128, batch=32)
     exact = dm.gradient_flow(dm.Params(**base, dtype="float64")).tables["gradient_flow"]
     half = dm.gradient_flow(dm.Params(**base, dtype="float16")).tables["gradient_flow"]
@@ -131,7 +133,8 @@ def test_deep_sigmoid_net_learns_only_near_the_output() -> None:
 
 
 def test_clipping_bounds_the_total_norm_and_tames_divergence() -> None:
-    """ReLU/He at lr 0.5 diverges to nan; clip_grad_norm_(max_norm=1) keeps every applied norm <= 1 and training finite."""
+    """ReLU/He at lr 0.5 diverges to nan; clip_grad_norm_(max_norm=1) keeps every applied norm <= 1
+    and training finite."""
     base = dict(activation="relu", init="kaiming_normal", lr=0.5, steps=50)
     wild = dm.train(dm.Params(**base)).tables["train_loss"]
     tame = dm.train(dm.Params(**base, clip=True, max_norm=1.0))
@@ -139,7 +142,8 @@ def test_clipping_bounds_the_total_norm_and_tames_divergence() -> None:
     assert not np.isfinite(wild["loss"].iloc[-1])
     np.testing.assert_array_equal(wild["applied_norm"], wild["total_norm"])  # nan == nan here
     assert (loss["applied_norm"] <= 1.0 * (1 + 1e-5)).all()
-    assert (loss["total_norm"] > 1.0).any() and tame.findings["train_clipped_steps"] == int((loss["total_norm"] > 1.0).sum())
+    clipped = loss["total_norm"] > 1.0
+    assert clipped.any() and tame.findings["train_clipped_steps"] == int(clipped.sum())
     assert np.isfinite(loss["loss"]).all() and loss["loss"].iloc[-10:].mean() < loss["loss"].iloc[:10].mean()
 
 
@@ -149,7 +153,7 @@ def test_training_tables_are_thinned_and_progress_is_reported() -> None:
     p = dm.Params(steps=400, train_depth=30, train_width=8, train_batch=4)
     r = run_section(SECTIONS["training"], p, seen.append)
     layers = r.tables["train_layers"]
-    assert len(layers) <= MAX_LAYER_ROWS + 31 and layers["step"].max() == 400
+    assert len(layers) <= RECORD_ROWS + 31 and layers["step"].max() == 400
     assert len(r.tables["train_loss"]) == 400
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 10
 
