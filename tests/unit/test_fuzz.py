@@ -19,7 +19,8 @@ values = st.one_of(
     st.text(max_size=60),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
-    st.sampled_from(["", " ", "1e400", "-0", "0x10", "true", "None", "[]", "{}", "%00", "😀", "深度", "__import__('os')"]),
+    st.sampled_from(["", " ", "1e400", "-0", "0x10", "true", "None", "[]", "{}", "%00", "😀", "深度",
+                     "__import__('os')"]),
     st.lists(st.text(max_size=12), max_size=5),
 )
 

@@ -41,7 +41,8 @@ def test_every_page_and_tab_has_its_texts_and_they_are_written_in_chinese():
 
 
 def test_every_parameter_has_a_label_and_a_help_in_both_languages():
-    missing = [f"{n}.{f}.{part}" for n, f, _ in _specs() for part in ("label", "help") if not has(param_key(n, f, part))]
+    missing = [f"{n}.{f}.{part}" for n, f, _ in _specs() for part in ("label", "help")
+               if not has(param_key(n, f, part))]
     assert missing == []
 
 

@@ -116,7 +116,8 @@ def test_histograms_collapse_and_saturate():
 
 
 def test_overflow_is_kept_in_the_table():
-    """ReLU with std 1 at n = 256 multiplies the variance by 128 = 2^7 per layer: fp32 (max 2^128) overflows, rows stay."""
+    """ReLU with std 1 at n = 256 multiplies the variance by 128 = 2^7 per layer:
+    fp32 (max 2^128) overflows, rows stay."""
     tables = _network(activation="relu", schemes=("normal",), std=1.0, depth=45, width=256, batch=8, hist_layers="45")
     forward = _profile(tables, "normal", "forward", "measured")
     assert len(tables["profile"]) == 45 * 4
@@ -152,7 +153,8 @@ def test_work_past_the_budget_is_refused():
     with pytest.raises(BudgetError):
         run_section(NETWORK, init.Params(depth=200, width=2048, batch=4096))
     with pytest.raises(BudgetError):
-        run_section(SWEEP, init.Params(sweep_depth=200, depth_points=25, sigma_points=41, sweep_width=512, sweep_batch=512))
+        run_section(SWEEP, init.Params(sweep_depth=200, depth_points=25, sigma_points=41, sweep_width=512,
+                                       sweep_batch=512))
     assert all(s.work(init.Params().project(s.uses)) < 3e9 for s in init.SECTIONS)
 
 

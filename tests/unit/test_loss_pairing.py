@@ -68,7 +68,8 @@ def test_softmax_ce_gradient_is_p_minus_onehot_and_mse_has_the_jacobian() -> Non
 
 
 def test_mse_on_a_saturated_sigmoid_plateaus_for_e_to_the_z0_steps_while_bce_descends() -> None:
-    """From z0 << 0 (y = 1), MSE moves e^{-z} down by 2 lr (x²+1) per step: the plateau lasts ~(e^{-z0}-1)/(2 lr (x²+1))."""
+    """From z0 << 0 (y = 1), MSE moves e^{-z} down by 2 lr (x²+1) per step:
+    the plateau lasts ~(e^{-z0}-1)/(2 lr (x²+1))."""
     p = lp.Params(target=1, x=1.0, lr=1.0, steps=400, starts=2, radius=5.0, device="cpu")
     result = run_section(SECTION["neuron"], p)
     summary = result.tables["neuron_summary"].set_index(["loss", "start"])
@@ -77,7 +78,8 @@ def test_mse_on_a_saturated_sigmoid_plateaus_for_e_to_the_z0_steps_while_bce_des
     assert plateau <= summary.loc[("mse", 1), "fit_step"] <= 1.2 * plateau
     assert summary.loc[("bce", 1), "fit_step"] <= 12
     s0 = 1 / (1 + math.exp(-z0))
-    assert result.findings["neuron_mse_grad_worst_start"] == pytest.approx(2 * s0 * (1 - s0) ** 2 * math.sqrt(2), rel=1e-9)
+    mse_worst = 2 * s0 * (1 - s0) ** 2 * math.sqrt(2)
+    assert result.findings["neuron_mse_grad_worst_start"] == pytest.approx(mse_worst, rel=1e-9)
     assert result.findings["neuron_bce_grad_worst_start"] == pytest.approx(math.sqrt(2), rel=1e-3)
     path = result.tables["neuron_path"]
     assert np.allclose(path["grad_norm"], path["grad_norm_theory"], rtol=1e-9, atol=1e-300)

@@ -15,7 +15,8 @@ BATCH, WIDTH = 8, 16
 
 
 def _net(depth: int = 4, activation: str = "tanh") -> tuple[torch.nn.Sequential, torch.Tensor]:
-    model = build_mlp(MLPSpec(depth, WIDTH, activation, "xavier_normal"), generator(0), torch.float32, torch.device("cpu"))
+    model = build_mlp(MLPSpec(depth, WIDTH, activation, "xavier_normal"), generator(0), torch.float32,
+                      torch.device("cpu"))
     return model, gaussian_inputs(BATCH, WIDTH, generator(1), torch.float32, torch.device("cpu"))
 
 
@@ -31,8 +32,8 @@ def _oracle(model: torch.nn.Sequential, x: torch.Tensor, readout: torch.Tensor) 
     rows = []
     for k, (z, a, dz, dw) in enumerate(zip(pre, post, grads[: len(pre)], grads[len(pre):], strict=True), start=1):
         z, a, dz = z.detach().double(), a.detach().double(), dz.double()
-        rows.append({"layer": k, "pre_var": z.var().item(), "pre_ms": z.square().mean().item(), "act_var": a.var().item(),
-                     "grad_var": dz.var().item(), "grad_ms": dz.square().mean().item(),
+        rows.append({"layer": k, "pre_var": z.var().item(), "pre_ms": z.square().mean().item(),
+                     "act_var": a.var().item(), "grad_var": dz.var().item(), "grad_ms": dz.square().mean().item(),
                      "weight_grad_norm": dw.double().norm().item()})
     return pd.DataFrame(rows)
 

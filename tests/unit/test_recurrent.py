@@ -27,7 +27,8 @@ def _grads(p: R.Params, cell: str, state: str = "h") -> np.ndarray:
 
 @pytest.mark.parametrize("r", [0.9, 1.0, 1.1])
 def test_linear_rnn_with_orthogonal_weights_scales_the_gradient_by_r_per_step(r: float) -> None:
-    """With zero input and zero bias tanh works at 0, where tanh' = 1: dL/dh_t = (r Q^T)^(T-t) dL/dh_T, norm r^(T-t) sqrt(H)."""
+    """With zero input and zero bias tanh works at 0, where tanh' = 1:
+    dL/dh_t = (r Q^T)^(T-t) dL/dh_T, norm r^(T-t) sqrt(H)."""
     p = R.Params(cells=("rnn_tanh",), init="orthogonal", radius=r, seq_len=60, hidden=24, dtype="float64")
     module = R.make_cell(p, "rnn_tanh")
     assert spectral_radius(module.weight_hh_l0) == pytest.approx(r, rel=1e-6)
@@ -66,11 +67,13 @@ def test_vanilla_rnn_vanishes_far_faster_than_the_lstm() -> None:
 
 
 def test_sweep_switches_from_vanishing_to_exploding_as_the_spectral_radius_grows() -> None:
-    """Orthogonal x r: every singular value is r, so ||dL/dh_0|| <= r^T sqrt(H); ReLU, unbounded, explodes past r = 1."""
+    """Orthogonal x r: every singular value is r, so ||dL/dh_0|| <= r^T sqrt(H);
+    ReLU, unbounded, explodes past r = 1."""
     p = R.Params(seq_len=100)
     table = R.sweep(p).tables["sweep"]
     assert len(table) == 2 * len(R.SWEEP_RADII)
-    np.testing.assert_allclose(table.bound, math.sqrt(p.hidden) * table.radius**p.seq_len, rtol=1e-4)  # float32 weights, 100 powers
+    # float32 weights, 100 powers
+    np.testing.assert_allclose(table.bound, math.sqrt(p.hidden) * table.radius**p.seq_len, rtol=1e-4)
     assert (table.grad_norm <= table.bound * (1 + 1e-6)).all()
     for cell in ("rnn_tanh", "rnn_relu"):
         g = table[table.cell == cell].sort_values("radius").grad_norm.to_numpy()
@@ -86,7 +89,8 @@ def test_lstm_forget_gate_starts_near_sigmoid_of_its_bias(b: float) -> None:
 
 
 def test_cell_path_derivative_is_the_forget_gate_and_recomputed_gates_match_torch() -> None:
-    """dc_t/dc_{t-1} with h_{t-1} held, by autograd through nn.LSTM, equals f_t; gates rebuild nn.LSTM's c and nn.GRU's h."""
+    """dc_t/dc_{t-1} with h_{t-1} held, by autograd through nn.LSTM, equals f_t;
+    gates rebuild nn.LSTM's c and nn.GRU's h."""
     r = R.gates(R.Params(seq_len=40))
     assert r.findings["cell_path_error"] < 1e-6
     assert r.findings["cell_recompute_error"] < 1e-5

@@ -73,5 +73,6 @@ def test_installed_package_lists_runs_and_exports_every_page_from_another_folder
     ran = _stabviz(installed, tmp_path, "run", "activations", "--set", "depth=5", "--json")
     assert json.loads(ran.stdout)["params"]["depth"] == 5, ran.stderr
     out = tmp_path / "figs"
-    exported = _stabviz(installed, tmp_path, "export", "/newton?tab=roots&lang=zh", "--out", str(out), "--format", "svg")
+    exported = _stabviz(installed, tmp_path, "export", "/newton?tab=roots&lang=zh", "--out", str(out),
+                        "--format", "svg")
     assert exported.returncode == 0 and sorted(p.suffix for p in out.iterdir()) == [".svg"], exported.stderr
