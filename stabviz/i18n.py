@@ -75,10 +75,22 @@ def param_help(page: str, field: str, lang: str) -> str:
     return tr(param_key(page, field, "help"), lang)
 
 
+@functools.cache
+def vocabularies() -> dict[str, dict[str, str]]:
+    """vocab -> value -> key: the shared ``choices.toml [vocab]`` and each page's own ``[choices.vocab]``."""
+    out: dict[str, dict[str, str]] = {}
+    for key in catalog():
+        parts = key.split(".")
+        at = 0 if parts[0] == "choices" else 1 if len(parts) == 4 and parts[1] == "choices" else None
+        if at is not None:
+            out.setdefault(parts[at + 1], {})[parts[at + 2]] = key
+    return out
+
+
 def choice_label(vocab: str, value: str, lang: str) -> str:
     """The display name of a language-neutral choice value (the value itself where none is given)."""
-    key = f"choices.{vocab}.{value}"
-    return tr(key, lang) if vocab and has(key) else value
+    key = vocabularies().get(vocab, {}).get(value)
+    return tr(key, lang) if key else value
 
 
 def reason_text(reason: Reason, lang: str) -> str:

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from stabviz import experiments
-from stabviz.i18n import LOCALES, catalog, has, param_key, tr
+from stabviz.i18n import LOCALES, catalog, has, param_key, tr, vocabularies
 from stabviz.params import Spec, coerce
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -59,15 +59,21 @@ def _owned(key: str, fields: set[tuple[str, str]], shared: set[str]) -> bool:
 
 
 def test_every_choice_of_a_named_vocabulary_has_a_display_name():
-    missing = [f"{n}.{f}: choices.{s.vocab}.{c}" for n, f, s in _specs() if s.vocab for c in s.choices
-               if not has(f"choices.{s.vocab}.{c}")]
+    missing = [f"{n}.{f}: {s.vocab}.{c}" for n, f, s in _specs() if s.vocab for c in s.choices
+               if c not in vocabularies().get(s.vocab, {})]
     assert missing == []
 
 
-def test_every_vocabulary_in_the_choices_file_is_used():
-    with (LOCALES / "choices.toml").open("rb") as fh:
-        vocabs = set(tomllib.load(fh))
-    assert vocabs - {s.vocab for _, _, s in _specs()} == set()
+def test_every_vocabulary_is_defined_once_and_used():
+    """Shared ones in choices.toml, a page's own in its file; a name in two places would shadow one."""
+    owners: dict[str, list[str]] = {}
+    for path in sorted(LOCALES.glob("*.toml")):
+        with path.open("rb") as fh:
+            table = tomllib.load(fh)
+        for vocab in table if path.stem == "choices" else table.get("choices", {}):
+            owners.setdefault(vocab, []).append(path.stem)
+    assert {v: o for v, o in owners.items() if len(o) > 1} == {}
+    assert set(owners) - {s.vocab for _, _, s in _specs()} == set() and set(owners) == set(vocabularies())
 
 
 def test_every_reason_a_value_is_refused_is_phrased_in_the_locales():
