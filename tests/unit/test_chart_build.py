@@ -14,17 +14,12 @@ import altair as alt
 import pytest
 import vl_convert as vlc
 from altair.utils import schemapi
+from sections import TABLE_ONLY, charted
 
 from stabviz import experiments, figures
 from stabviz.i18n import LANGS
 
 SHORT = ("steps", "epochs")  # training sections run their fewest steps here: only the charts are under test
-
-
-def _sections():
-    for name in experiments.NAMES:
-        for sec in experiments.load(name).SECTIONS:
-            yield pytest.param(name, sec, id=f"{name}-{sec.name}")
 
 
 def _params(name: str, sec: experiments.Section):
@@ -45,12 +40,15 @@ def _specs(name: str, section: str) -> tuple[dict, ...]:
     result = experiments.run_section(sec, params.project(sec.uses))
     view = figures.load(name).VIEWS[sec.name]
     with mock.patch.object(schemapi._FromDict, "__init__", _no_from_dict):
-        return tuple(fig.spec(lang) for lang in LANGS for fig in figures.figures_of(view(result, params, lang)).values())
+        return tuple(fig.spec(lang) for lang in LANGS
+                     for fig in figures.figures_of(view(result, params, lang)).values())
 
 
-@pytest.mark.parametrize(("name", "sec"), list(_sections()))
+@pytest.mark.parametrize(("name", "sec"), list(charted()))
 def test_every_figure_is_valid_vega_lite_built_from_typed_channels(name, sec):
-    for spec in _specs(name, sec.name):
+    specs = _specs(name, sec.name)
+    assert specs, "no figure: a table-only section belongs in tests/sections.py TABLE_ONLY"
+    for spec in specs:
         alt.TopLevelSpec.validate({**spec, "datasets": {}})  # the structure; thousands of data rows only cost time
 
 
@@ -63,13 +61,26 @@ def _legend_keys(node) -> list[dict]:
     return own + [key for child in node.values() for key in _legend_keys(child)]
 
 
-@pytest.mark.parametrize(("name", "sec"), list(_sections()))
+@pytest.mark.parametrize(("name", "sec"), list(charted()))
 def test_every_legend_key_is_drawn_solid(name, sec):
     """A faint layer (a band, a shaded span) first in a shared legend would make every key a pale swatch."""
     specs = _specs(name, sec.name)
+    drawn = 0
     for spec in specs[: len(specs) // len(LANGS)]:  # one language: the keys do not depend on it
-        pale = [key for key in _legend_keys(vlc.vegalite_to_scenegraph(spec)) if key.get("opacity", 1) < 0.5]
+        keys = _legend_keys(vlc.vegalite_to_scenegraph(spec))
+        pale = [key for key in keys if key.get("opacity", 1) < 0.5]
         assert not pale, f"{spec.get('title')}: pale legend keys {pale}"
+        drawn += len(keys)
+    assert drawn, "no legend key drawn: nothing checked"
+
+
+@pytest.mark.parametrize(("name", "section"), sorted(TABLE_ONLY))
+def test_a_table_only_section_draws_a_table_and_no_chart(name, section):
+    """The sections the chart tests leave out: they must draw no chart (else it would go unchecked)."""
+    sec = {s.name: s for s in experiments.load(name).SECTIONS}[section]
+    params = _params(name, sec)
+    blocks = figures.load(name).VIEWS[section](experiments.run_section(sec, params), params, "en")
+    assert not figures.figures_of(blocks) and figures.tables_of(blocks)
 
 
 def test_a_pale_legend_key_is_caught():
