@@ -11,7 +11,8 @@ SAFE = {"depth": 50, "mat_count": 1, "lr": 10.0}  # where the bad link's depth, 
 
 def _flow_norms(at) -> list:
     rows = chart_rows(at, chart_index(at, "Weight-gradient norm per layer"))
-    return sorted((r["layer"], r["exact"]) for r in rows if "layer" in r and "exact" in r and "measured" in str(r.get("series")))
+    return sorted((r["layer"], r["exact"]) for r in rows
+                  if "layer" in r and "exact" in r and "measured" in str(r.get("series")))
 
 
 def test_link_restores_widgets_and_changes_the_numbers():
@@ -70,13 +71,25 @@ def test_chinese_link_renders_chinese():
     assert any("舍入" in m.value for m in at.markdown)
 
 
-def test_second_visit_renders_from_the_cache():
-    """A warm rerun replays the cached training section (its progress bar included) without an exception."""
-    query = {"steps": "30", "train_depth": "4", "tab": "training"}
+@pytest.mark.parametrize("tab", ["training", "products"])  # the trained LRU and st.cache_data
+def test_a_second_visit_computes_nothing(tab, monkeypatch):
+    """The second visit to a link replays the first's result (a training tab's progress bar included): the
+    engine runs once. The seed is one no other test opens, so the first visit finds nothing cached."""
+    runs = []
+    real = experiments.run_section
+
+    def counted(section, params, progress=None):
+        runs.append(section.name)
+        return real(section, params, progress)
+
+    monkeypatch.setattr(experiments, "run_section", counted)  # what the page's caches call on a miss
+    query = {"steps": "30", "train_depth": "4", "seed": "1818", "tab": tab}
     open_page("deep_mlp", query)
+    assert runs == [tab]
     at = open_page("deep_mlp", query)
     assert not problems(at)
-    assert chart_index(at, "gradient norm during training") >= 0
+    assert chart_index(at, {"training": "gradient norm during training", "products": "random 4 × 4 matrices"}[tab]) >= 0
+    assert runs == [tab], "the second visit ran the engine again"
 
 
 def test_the_table_writes_tiny_and_nonfinite_norms_as_numbers_a_class_can_read():
