@@ -7,6 +7,7 @@ import platform
 
 import torch
 
+from bench import quiet_streamlit
 from bench.engine import chart_seconds, engine_times, max_chart_rows
 from bench.floor import SLIDERS
 from bench.pages import browser_times, page_run_warm
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--load", type=int, metavar="SESSIONS", help="instead: the load test with this many sessions")
     parser.add_argument("--distinct", type=int, default=500, help="distinct parameter sets in the load test")
     args = parser.parse_args()
+    quiet_streamlit()  # the table, and nothing else, on the terminal
     if args.load:
         from bench.load import main as load
 
