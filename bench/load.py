@@ -18,7 +18,8 @@ from bench.proc import cpu_s, rss_mb
 
 LECTURE = "activations?functions=sigmoid,tanh,relu&depth=60&tab=chain"
 DISTINCT_SESSIONS = 4  # sessions that walk through distinct parameter sets (each Chromium tab costs ~1.5 CPU-s)
-REPORT_EVERY = 250  # distinct sets per row of the table (the caches hold 256 results: rows past it show memory once they are full)
+# distinct sets per row of the table (the caches hold 256 results: rows past it show memory once they are full)
+REPORT_EVERY = 250
 TIMEOUT_MS = 300_000  # every step of a load: 20 tabs loading at once on 2 cores take a minute or more each
 
 

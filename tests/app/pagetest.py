@@ -89,7 +89,8 @@ def open_tabs(page: str, query: dict[str, str | list[str]] | None = None) -> dic
 
 
 def table(at: AppTest, index: int = 0) -> pd.DataFrame:
-    """The page's ``index``-th table with its numbers parsed back (the page shows floats as text, MISSING if missing)."""
+    """The page's ``index``-th table with its numbers parsed back (the page shows floats as text, MISSING if
+    missing)."""
     df = at.dataframe[index].value
     return df.assign(**{c: _numbers(df[c]) for c in df.columns if pd.api.types.is_string_dtype(df[c])})
 

@@ -38,7 +38,8 @@ def assert_whole(page) -> None:
 
 
 def _download(page, button_text: str, where: str = "stMain") -> bytes:
-    button = page.locator(f"[data-testid='{where}'] [data-testid='stDownloadButton'] button", has_text=button_text).first
+    buttons = f"[data-testid='{where}'] [data-testid='stDownloadButton'] button"
+    button = page.locator(buttons, has_text=button_text).first
     with page.expect_download(timeout=120_000) as info:
         button.click()
     return Path(info.value.path()).read_bytes()
@@ -156,7 +157,8 @@ def test_contour_bands_are_filled_polygons_in_the_browser(page, app_url):
     """Each band of the newton map is one filled path, one colour per band (Vega keeps the lines' fill)."""
     open_link(page, f"{app_url}/newton")
     fills = page.locator(".vega-embed").first.evaluate(
-        "e => [...e.querySelectorAll('g.mark-line path')].map(p => p.getAttribute('fill')).filter(f => f && f !== 'none')")
+        "e => [...e.querySelectorAll('g.mark-line path')].map(p => p.getAttribute('fill'))"
+        ".filter(f => f && f !== 'none')")
     rows = next(rows for b in _all_blocks("newton", {}) if isinstance(b, Figure)
                 for rows in b.chart.to_dict()["datasets"].values() if rows and "poly" in rows[0])
     assert len(fills) == len({r["poly"] for r in rows})
