@@ -31,7 +31,7 @@ class Spec:
     lo: float | None = None  # inclusive lower bound for numbers
     hi: float | None = None  # inclusive upper bound for numbers
     choices: tuple[str, ...] = ()  # allowed values for str / tuple fields
-    vocab: str = ""  # where the choices' display names live: locales/choices.toml [vocab]
+    vocab: str = ""  # names the choices' display names: choices.toml [vocab], or a page's own [choices.vocab]
     step: float | None = None  # widget step for numbers
     widget: str = ""  # "slider" for a slider, else a number box / select box
     check: Callable[[Any], None] | None = None  # extra validation, raises ValueError
@@ -61,6 +61,7 @@ class Reason:
 
     @classmethod
     def of(cls, code: str, **detail: str) -> Reason:
+        """A reason with its details as keywords: ``Reason.of("below_min", lo="1")``."""
         return cls(code, tuple(detail.items()))
 
 
@@ -75,6 +76,7 @@ class ParamIssue:
 
     @property
     def used_text(self) -> str:
+        """The value used instead, as a link would write it."""
         return _show(self.used)
 
 
