@@ -50,11 +50,6 @@ TENSOR_STEP = 4.5e4  # each parameter tensor (or group) an optimizer updates (~3
 POINT_STEP = 200.0  # each point's share of the arithmetic
 
 
-def _hp_field(default: float, en: str, zh: str, help_en: str, help_zh: str, lo: float, hi: float, step: float) -> float:
-    """A bounded float parameter with its bilingual label and help."""
-    return param(default, lo=lo, hi=hi, step=step)
-
-
 @dataclass(frozen=True)
 class Params(ParamsBase):
     surface: str = surface_param("quadratic")
@@ -65,39 +60,23 @@ class Params(ParamsBase):
     y0: float = start_param(1.5)
     starts: int = param(1, lo=1, hi=32)
     optimizers: tuple[str, ...] = param(("sgd", "momentum", "adam"), choices=OPTIMIZERS, vocab="optimizer")
-    lr: float = _hp_field(0.09, "Learning rate (SGD family)", "学习率（SGD 系列）",
-                          "Step size of SGD, momentum and Nesterov.",
-                          "SGD、动量法与 Nesterov 的学习率。", 1e-5, 10.0, 0.01)
-    lr_adaptive: float = _hp_field(0.1, "Learning rate (adaptive)", "学习率（自适应方法）",
-                                   "Step size of Adagrad, RMSprop, Adam and AdamW.",
-                                   "Adagrad、RMSProp、Adam 与 AdamW 的学习率。", 1e-5, 10.0, 0.01)
-    momentum: float = _hp_field(0.9, "Momentum", "动量", "Momentum of SGD + momentum and Nesterov.",
-                                "动量法与 Nesterov 的动量系数。", 0.0, 0.999, 0.01)
-    beta1: float = _hp_field(0.9, "Adam β₁", "Adam β₁", "Decay of the first moment (Adam, AdamW).",
-                             "一阶矩的衰减率（Adam、AdamW）。", 0.0, 0.999, 0.01)
-    beta2: float = _hp_field(0.999, "Adam β₂", "Adam β₂", "Decay of the second moment (Adam, AdamW).",
-                             "二阶矩的衰减率（Adam、AdamW）。", 0.0, 0.9999, 0.001)
-    alpha: float = _hp_field(0.99, "RMSprop α", "RMSProp α", "Smoothing constant of RMSprop's squared gradients.",
-                             "RMSProp 平方梯度的平滑系数。", 0.0, 0.9999, 0.01)
-    eps: float = _hp_field(1e-8, "ε (adaptive)", "ε（自适应方法）", "Added to the adaptive methods' denominators.",
-                           "加到自适应方法分母上的小常数。", 1e-12, 1.0, 1e-8)
-    weight_decay: float = _hp_field(0.01, "AdamW weight decay", "AdamW 权重衰减", "AdamW's decoupled weight decay.",
-                                    "AdamW 的解耦权重衰减系数。", 0.0, 1.0, 0.01)
+    lr: float = param(0.09, lo=1e-5, hi=10.0, step=0.01)
+    lr_adaptive: float = param(0.1, lo=1e-5, hi=10.0, step=0.01)
+    momentum: float = param(0.9, lo=0.0, hi=0.999, step=0.01)
+    beta1: float = param(0.9, lo=0.0, hi=0.999, step=0.01)
+    beta2: float = param(0.999, lo=0.0, hi=0.9999, step=0.001)
+    alpha: float = param(0.99, lo=0.0, hi=0.9999, step=0.01)
+    eps: float = param(1e-8, lo=1e-12, hi=1.0, step=1e-8)
+    weight_decay: float = param(0.01, lo=0.0, hi=1.0, step=0.01)
     clip: str = param("none", choices=CLIPS, vocab="clip")
-    clip_at: float = _hp_field(1.0, "Clip threshold", "裁剪阈值", "Largest gradient norm (or |component|) let through.",
-                               "允许通过的最大梯度范数（或分量绝对值）。", 1e-3, 1e3, 0.1)
+    clip_at: float = param(1.0, lo=1e-3, hi=1e3, step=0.1)
     steps: int = param(100, lo=1, hi=2000, widget="slider")
-    sweep_lo: float = _hp_field(1e-3, "Sweep: smallest lr", "扫描：最小学习率", "Lowest learning rate of the sweep.",
-                                "学习率扫描的下限。", 1e-6, 1.0, 1e-3)
-    sweep_hi: float = _hp_field(1.0, "Sweep: largest lr", "扫描：最大学习率", "Highest learning rate of the sweep.",
-                                "学习率扫描的上限。", 1e-4, 100.0, 0.1)
+    sweep_lo: float = param(1e-3, lo=1e-6, hi=1.0, step=1e-3)
+    sweep_hi: float = param(1.0, lo=1e-4, hi=100.0, step=0.1)
     sweep_points: int = param(41, lo=3, hi=200)
     sweep_steps: int = param(50, lo=1, hi=2000)
-    stretch: float = _hp_field(20.0, "Scaling: stretch s", "特征缩放：拉伸 s", "The stretched bowl is s·x² + y².",
-                               "拉伸后的碗形为 s·x² + y²。", 1.0, 1000.0, 1.0)
-    scale_lr: float = _hp_field(0.045, "Scaling: learning rate", "特征缩放：学习率",
-                                "Gradient descent's step size on both bowls.",
-                                "两个碗形上梯度下降的学习率。", 1e-4, 2.0, 0.005)
+    stretch: float = param(20.0, lo=1.0, hi=1000.0, step=1.0)
+    scale_lr: float = param(0.045, lo=1e-4, hi=2.0, step=0.005)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")
