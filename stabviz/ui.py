@@ -27,6 +27,17 @@ MEMORY = "_stabviz_memory"  # session key: last values, so settings survive page
 PAGE, FRESH = "_stabviz_page", "_stabviz_fresh"  # session keys: the page shown, and whether it just opened
 TAB = "tab"  # URL key of the open tab (a section name)
 LANG_SPEC = Spec(kind=str, default="en", choices=LANGS)
+VIEW, PRESENT = "view", "present"  # URL key of the view, and its projector value
+VIEW_SPEC = Spec(kind=str, default="normal", choices=("normal", PRESENT))
+PHONE_CSS = """<style>@media (max-width: 640px) {
+  .st-key-controls_shared, .st-key-controls_tab { order: 1; }  /* on a phone the figures come first */
+}</style>"""
+PRESENT_CSS = """<style>
+  .st-key-lesson_bar p, .st-key-lesson_bar li, .st-key-tab_caption p { font-size: 1.9rem; line-height: 1.35; }
+  .st-key-lesson_bar h2 { font-size: 2.6rem; }
+  .st-key-results [data-testid="stCaptionContainer"] p, .st-key-results p { font-size: 1.5rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+</style>"""
 HOME_ICON = ":material/home:"
 
 
@@ -83,22 +94,37 @@ def _number(spec: Spec, key: str, label: str, help_: str | None) -> int | float:
     return st.number_input(label, lo, hi, step=step, format=fmt, key=key, help=help_)
 
 
-def setup(page: str | None) -> str:
-    """Page config, language and navigation in the sidebar; returns the language code."""
+def setup(page: str | None, new_scene: bool = False) -> str:
+    """Page config, language, presenter switch and navigation in the sidebar; returns the language code.
+
+    ``new_scene``: a lesson's scene is being opened, so the widgets take the link's values even on the same page.
+    """
     fix_threads()
     title = tr(f"{page}.title", "en") if page else "stabviz"
     icon = experiments.PAGES[page] if page else HOME_ICON
-    st.set_page_config(page_title=f"{title} · stabviz", page_icon=icon, layout="wide")
-    st.session_state[FRESH] = st.session_state.get(PAGE) != (page or "home")  # widgets are new on a new page
+    present = _url_raw(VIEW) == PRESENT if _url_raw(VIEW) is not None else _memory().get(VIEW) == PRESENT
+    st.set_page_config(page_title=f"{title} · stabviz", page_icon=icon, layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
+    st.session_state[FRESH] = new_scene or st.session_state.get(PAGE) != (page or "home")  # new widgets
     st.session_state[PAGE] = page or "home"
     issues: list[ParamIssue] = []
     seed_state("lang", "lang", LANG_SPEC, "lang", issues)
+    seed_state(VIEW, VIEW, VIEW_SPEC, VIEW, issues)
     with st.sidebar:
         lang = st.selectbox("Language / 语言", LANGS, format_func=LANG_NAMES.get, key="lang")
-        _memory()["lang"] = lang
+        view = st.segmented_control(tr("common.view.label", lang), VIEW_SPEC.choices, key=VIEW,
+                                    format_func=lambda v: tr(f"common.view.{v}", lang),
+                                    help=tr("common.view.help", lang))
+        _memory().update(lang=lang, view=view or VIEW_SPEC.default)
         _navigation(lang)
+    st.html(PHONE_CSS + (PRESENT_CSS if presenting() else ""))
     show_issues(issues, lang)
     return lang
+
+
+def presenting() -> bool:
+    """Whether the projector view is on (``view=present`` in the link, or the sidebar's switch)."""
+    return _memory().get(VIEW) == PRESENT
 
 
 @st.cache_resource(show_spinner=False)
@@ -111,10 +137,16 @@ def preload_optimizers() -> threading.Thread:
 
 
 def carried_query(lang: str) -> dict[str, str]:
-    """Language and global settings (seed, device, dtype) that a navigation link carries along."""
+    """Language, view and global settings (seed, device, dtype) that a navigation link carries along."""
     memory = _memory()
     query = {k: to_text(memory[k]) for k in GLOBAL_FIELDS if k in memory}
-    return {**query, "lang": lang} if lang != LANG_SPEC.default else query
+    return {**query, **view_query(lang)}
+
+
+def view_query(lang: str) -> dict[str, str]:
+    """The language and the presenter view, where they are not the defaults: what every link carries."""
+    query = {"lang": lang} if lang != LANG_SPEC.default else {}
+    return {**query, VIEW: PRESENT} if presenting() else query
 
 
 def _navigation(lang: str) -> None:
@@ -156,17 +188,24 @@ def open_tab(page: str, names: list[str], labels: dict[str, dict[str, str]], lan
 
     ``labels[lang][name]`` is the translated label. The URL's ``tab=`` holds the language-neutral name.
     """
-    key, spec = f"{page}__{TAB}", tab_spec(names)
+    key = f"{page}__{TAB}"
     by_label = {label: name for per_lang in labels.values() for name, label in per_lang.items()}
     clicked = by_label.get(st.session_state.get(key))
     fresh = st.session_state.get(FRESH, True) or clicked is None
-    issues: list[ParamIssue] = []
-    name = start_value(TAB, spec, key, issues) if fresh else clicked
-    show_issues(issues, lang)
+    name = url_tab(page, names, lang) if fresh else clicked
     _memory()[key] = name
     st.session_state[key] = labels[lang][name]  # also the new label after a language switch
     tabs = st.tabs([labels[lang][n] for n in names], key=key, on_change="rerun")
     return name, tabs[names.index(name)]
+
+
+def url_tab(page: str, names: list[str], lang: str) -> str:
+    """The open tab as the link (or, without one, the session) names it; a bad name is warned about."""
+    issues: list[ParamIssue] = []
+    name = start_value(TAB, tab_spec(names), f"{page}__{TAB}", issues)
+    show_issues(issues, lang)
+    _memory()[f"{page}__{TAB}"] = name
+    return name
 
 
 def tab_spec(names: list[str]) -> Spec:
@@ -185,13 +224,14 @@ def checked(name: str, spec: Spec, value: Any, issues: list[ParamIssue]) -> Any:
         return safe
 
 
-def sync_url(params: ParamsBase, lang: str, tab: str | None = None) -> dict[str, str]:
-    """Write the non-default values, the open tab (if not the first) and the language into the address bar."""
+def sync_url(params: ParamsBase, lang: str, tab: str | None = None,
+             extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Write the non-default values, the open tab (if not the first), the language, the view and ``extra`` (the
+    lesson and scene) into the address bar."""
     query = params.to_query()
     if tab is not None:
         query[TAB] = tab
-    if lang != LANG_SPEC.default:
-        query["lang"] = lang
+    query |= {**view_query(lang), **(extra or {})}
     if dict(st.query_params.to_dict()) != query:
         st.query_params.from_dict(query)
     return query

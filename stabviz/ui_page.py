@@ -16,9 +16,20 @@ from stabviz import figures as figs
 from stabviz.experiments import Result, Section
 from stabviz.figures import Block, Figure, Table
 from stabviz.i18n import LANGS, budget_message, has, tr
+from stabviz.lesson_ui import follows, left_note, lesson_bar, opens_scene, place_in_url, projected, url_extra
 from stabviz.params import ParamsBase, Spec
 from stabviz.runtime import GLOBAL_FIELDS, BudgetError
-from stabviz.ui import device_caption, link, open_tab, read_params, setup, sync_url
+from stabviz.ui import (
+    device_caption,
+    link,
+    open_tab,
+    presenting,
+    read_params,
+    setup,
+    show_issues,
+    sync_url,
+    url_tab,
+)
 
 CACHE_ENTRIES = 256  # results kept across all sessions (each a few hundred kB at most)
 TRAINED_ENTRIES = 64  # training results kept (a loss curve and per-layer norms each)
@@ -62,23 +73,40 @@ def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec],
                lang: str) -> tuple[Section, Any, dict]:
     """Globals in the sidebar, shared fields above the tabs, the open tab's own fields inside it.
 
-    Returns the open tab's section, its container and the fields' places; only that section runs.
+    Returns the open tab's section, its container and the fields' places; only that section runs. On a phone the
+    controls' containers come after the figures (ui.PHONE_CSS).
     """
     fields = list(specs)
     owners = {f: [s.name for s in sections if f in s.uses] for f in fields}
     place = {f: st.sidebar for f in fields if f in GLOBAL_FIELDS}
     shared = [f for f in fields if f not in place and len(owners[f]) != 1]
     if shared:
-        st.subheader(tr("common.page.common_controls", lang))
-        place |= _grid(shared, specs)
+        with st.container(key="controls_shared"):
+            st.subheader(tr("common.page.common_controls", lang))
+            place |= _grid(shared, specs)
     labels = {lg: {s.name: tr(f"{name}.{s.name}.tab", lg) for s in sections} for lg in LANGS}
     tab, body = open_tab(name, [s.name for s in sections], labels, lang)
     with body:
+        _tab_heading(name, tab, lang)
+        with st.container(key="controls_tab"):
+            place |= _grid([f for f in fields if f not in place and owners[f] == [tab]], specs)
+    return next(s for s in sections if s.name == tab), body, place
+
+
+def _projector_placement(name: str, sections: tuple[Section, ...], lang: str) -> tuple[Section, Any, dict]:
+    """The projector view: no controls and no tab bar (every value from the link), the open tab's heading only."""
+    tab = url_tab(name, [s.name for s in sections], lang)
+    body = st.container()
+    with body:
+        _tab_heading(name, tab, lang)
+    return next(s for s in sections if s.name == tab), body, {}
+
+
+def _tab_heading(name: str, tab: str, lang: str) -> None:
+    with st.container(key="tab_caption"):
         st.subheader(tr(f"{name}.{tab}.title", lang))
         if has(f"{name}.{tab}.intro"):
             st.markdown(tr(f"{name}.{tab}.intro", lang))
-        place |= _grid([f for f in fields if f not in place and owners[f] == [tab]], specs)
-    return next(s for s in sections if s.name == tab), body, place
 
 
 def _grid(fields: list[str], specs: dict[str, Spec]) -> dict:
@@ -121,10 +149,12 @@ def rendered_blocks(name: str, section: str, params: ParamsBase, lang: str, _res
     return [Figure(b.name, b.spec(lang), b.caption) if isinstance(b, Figure) else b for b in blocks]
 
 
-def draw(blocks: list[Block], lang: str) -> None:
-    """Markdown, charts with PNG/SVG buttons, tables with a CSV button."""
+def draw(blocks: list[Block], lang: str, projector: bool = False) -> None:
+    """Markdown, charts with PNG/SVG buttons, tables with a CSV button; on a projector, large charts and no buttons."""
     for block in blocks:
-        if isinstance(block, Figure):
+        if isinstance(block, Figure) and projector:
+            st.vega_lite_chart(projected(block.chart), width="stretch", theme=None)
+        elif isinstance(block, Figure):
             _figure(block, lang)
         elif isinstance(block, Table):
             shown, numbers = block.shown()
@@ -152,18 +182,31 @@ def _figure(fig: Figure, lang: str) -> None:
 
 
 def experiment_page(name: str) -> None:
-    """The whole page of experiment ``name``: one tab per section, only the open one computed."""
-    lang = setup(name)
-    module = experiments.load(name)
-    st.title(tr(f"{name}.title", lang))
-    st.markdown(tr(f"{name}.intro", lang))
-    sec, body, place = _placement(name, module.SECTIONS, module.Params.specs(), lang)
+    """The whole page of experiment ``name``: one tab per section, only the open one computed; in a lesson, the
+    lesson bar above; in the projector view, the figures and the lesson bar only."""
+    where, issues = place_in_url()
+    lang = setup(name, new_scene=opens_scene(where, name))
+    show_issues(issues, lang)
+    module, projector = experiments.load(name), presenting()
+    if not projector:
+        st.title(tr(f"{name}.title", lang))
+        st.markdown(tr(f"{name}.intro", lang))
+    bar = st.container()  # the lesson bar, or the way back to a scene left; filled once the result is known
+    sec, body, place = _projector_placement(name, module.SECTIONS, lang) if projector else \
+        _placement(name, module.SECTIONS, module.Params.specs(), lang)
     params = read_params(name, module.Params, lang, place)
-    query = sync_url(params, lang, tab=None if sec is module.SECTIONS[0] else sec.name)
-    with body:
+    shown = follows(where, name, sec.name, params)
+    tab = None if sec is module.SECTIONS[0] else sec.name
+    query = sync_url(params, lang, tab=tab, extra=url_extra(where, shown))
+    with body, st.container(key="results"):
         result = _result(name, sec, params, lang)
         if result is not None:
-            draw(rendered_blocks(name, sec.name, params, lang, _result=result), lang)
+            draw(rendered_blocks(name, sec.name, params, lang, _result=result), lang, projector)
+    with bar:
+        if shown:
+            lesson_bar(where, result, lang)
+        else:
+            left_note(where, name, lang)
     _sidebar_exports(name, params, link(query), lang)
 
 
