@@ -30,7 +30,8 @@ LANG_SPEC = Spec(kind=str, default="en", choices=LANGS)
 VIEW, PRESENT = "view", "present"  # URL key of the view, and its projector value
 VIEW_SPEC = Spec(kind=str, default="normal", choices=("normal", PRESENT))
 PHONE_CSS = """<style>@media (max-width: 640px) {
-  .st-key-controls_shared, .st-key-controls_tab { order: 1; }  /* on a phone the figures come first */
+  div:has(> .st-key-controls_shared), div:has(> .st-key-controls_tab) { order: 1; }  /* figures first */
+  h1, h2, h3 { overflow-wrap: anywhere; }  /* a formula such as ||∂L_T/∂h_t|| may break */
 }</style>"""
 PRESENT_CSS = """<style>
   .st-key-lesson_bar p, .st-key-lesson_bar li, .st-key-tab_caption p { font-size: 1.9rem; line-height: 1.35; }

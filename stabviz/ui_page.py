@@ -152,28 +152,33 @@ def rendered_blocks(name: str, section: str, params: ParamsBase, lang: str, _res
 def draw(blocks: list[Block], lang: str, projector: bool = False) -> None:
     """Markdown, charts with PNG/SVG buttons, tables with a CSV button; on a projector, large charts and no buttons."""
     for block in blocks:
-        if isinstance(block, Figure) and projector:
-            st.vega_lite_chart(projected(block.chart), width="stretch", theme=None)
-        elif isinstance(block, Figure):
-            _figure(block, lang)
+        if isinstance(block, Figure):
+            _figure(block, lang, projector)
         elif isinstance(block, Table):
-            shown, numbers = block.shown()
-            st.dataframe(shown, hide_index=True,
-                         column_config={c: st.column_config.TextColumn(alignment="right") for c in numbers})
-            if block.caption:
-                st.caption(block.caption)
-            st.download_button(tr("common.export.csv", lang), partial(block.df.to_csv, index=False),
-                               f"{block.name}.csv", "text/csv", key=f"csv_{block.name}", on_click="ignore",
-                               icon=":material/download:")
+            _table(block, lang, projector)
         else:
             st.markdown(block)
 
 
-def _figure(fig: Figure, lang: str) -> None:
-    spec = fig.chart
+def _table(table: Table, lang: str, projector: bool) -> None:
+    shown, numbers = table.shown()
+    st.dataframe(shown, hide_index=True,
+                 column_config={c: st.column_config.TextColumn(alignment="right") for c in numbers})
+    if table.caption:
+        st.caption(table.caption)
+    if not projector:
+        st.download_button(tr("common.export.csv", lang), partial(table.df.to_csv, index=False),
+                           f"{table.name}.csv", "text/csv", key=f"csv_{table.name}", on_click="ignore",
+                           icon=":material/download:")
+
+
+def _figure(fig: Figure, lang: str, projector: bool) -> None:
+    spec = projected(fig.chart) if projector else fig.chart
     st.vega_lite_chart(spec, width="stretch", theme=None)
     if fig.caption:
         st.caption(fig.caption)
+    if projector:
+        return
     buttons = st.container(horizontal=True)  # each button as wide as its label (fixed columns cut it on a projector)
     buttons.download_button(tr("common.export.png", lang), lambda: export.to_png(spec), f"{fig.name}.png",
                             "image/png", key=f"png_{fig.name}", on_click="ignore", icon=":material/download:")

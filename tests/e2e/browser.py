@@ -22,7 +22,8 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 READY = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 NOT_RUNNING = "[data-test-script-state='notRunning']"
 NO_SKELETON = "document.querySelectorAll('[data-testid=stSkeleton]').length === 0"
-PAGE_END = ".st-key-page_end"  # an experiment page's last element (ui_page.END_MARKER)
+PAGE_END = "document.querySelector('.st-key-page_end') !== null"  # a page's last element (ui_page.END_MARKER),
+# in the sidebar: present even where the sidebar is collapsed (a phone, the projector view)
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 CHARTS_DRAWN = """() => {
   const charts = [...document.querySelectorAll('[data-testid=stElementContainer].stPrintGraphic')];
@@ -77,7 +78,7 @@ def drawn_waits(charts: bool = True) -> list[tuple[str, str]]:
     the page's last element and every Vega chart's marks; then the script still finished."""
     waits = [("wait_for_selector", READY), ("wait_for_selector", NOT_RUNNING), ("wait_for_function", NO_SKELETON)]
     if charts:
-        waits += [("wait_for_selector", PAGE_END), ("wait_for_function", CHARTS_DRAWN)]
+        waits += [("wait_for_function", PAGE_END), ("wait_for_function", CHARTS_DRAWN)]
     return [*waits, ("wait_for_selector", NOT_RUNNING)]
 
 
