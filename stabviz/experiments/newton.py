@@ -17,15 +17,22 @@ import torch
 from torch.autograd.functional import hessian
 
 from stabviz.experiments import Result, Section
+from stabviz.experiments.newton_findings import descent_findings, theory
 from stabviz.experiments.newton_roots import FAILURE_CASES, ROOTS, failures, roots
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 from stabviz.surfaces import (
     SURFACES,
+    Box,
+    box_table,
     curvature_param,
     formula_param,
     grid,
     landmarks,
+    parse_points,
+    plot_box,
+    points_param,
+    runs_of,
     start_param,
     status,
     surface_fn,
@@ -37,7 +44,7 @@ EIG_TOL = 1e-12  # eigenvalues below this (relative to the largest) count as zer
 METHODS = ("newton", "damped", "saddle_free", "gd")
 # Work in multiply-add equivalents (the budget's 3e9 is about 2 s here): per-call overhead dominates tiny tensors.
 HESSIAN_STEP = 1e7  # one batched gradient + torch.autograd.functional.hessian call (~7 ms on a 2-core CPU)
-METHOD_STEP = 2e5  # one method's eigendecomposition and update (~0.1 ms)
+RUN_STEP = 1.7e6  # each run's share: its two backward passes inside hessian(), eigh and update (~1.2 ms)
 ROOT_STEP = 2e6  # one 1-D Newton iteration with its autograd derivative (~1.4 ms)
 
 
@@ -49,24 +56,38 @@ class Params(ParamsBase):
     formula: str = formula_param()
     x0: float = start_param(1.0)
     y0: float = start_param(0.3)
+    points: str = points_param(METHODS)
     perturb: float = param(0.0, lo=0.0, hi=1.0, step=0.001)
     methods: tuple[str, ...] = param(("newton", "saddle_free", "gd"), choices=METHODS, vocab="method")
     lr: float = param(0.2, lo=1e-4, hi=2.0, step=0.01)
     damping: float = param(0.5, lo=0.01, hi=1.0, step=0.05)
     steps: int = param(20, lo=1, hi=200, widget="slider")
+    gd_steps: int = param(0, lo=0, hi=200)  # 0: as many as steps
     roots: tuple[str, ...] = param(("sqrt", "cbrt"), choices=ROOTS, vocab="root")
     k: float = param(2.0, lo=1e-6, hi=1e6)
     r0: float = param(1.0, lo=-1e6, hi=1e6)
     root_steps: int = param(8, lo=1, hi=100)
+    root_tol: float = param(0.0, lo=0.0, hi=1.0, step=1e-9)  # 0: always root_steps iterations
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float64")
 
+    def steps_of(self, method: str) -> int:
+        """How many steps a method takes: gradient descent gd_steps (when set), the others steps."""
+        return self.gd_steps if method == "gd" and self.gd_steps else self.steps
 
-def _start(p: Params, dev: torch.device) -> torch.Tensor:
-    """(x0, y0) plus the seeded perturbation, as a (1, 2) tensor."""
-    nudge = torch.randn(1, 2, generator=generator(p.seed), dtype=torch.float64) * p.perturb
-    return (torch.tensor([[p.x0, p.y0]], dtype=torch.float64) + nudge).to(device=dev, dtype=dtype(p.dtype))
+    def runs(self) -> list[tuple[str, list[int]]]:
+        """Each method that runs and the indices of its starts (``surfaces.runs_of``: ``newton@x,y`` runs one)."""
+        listed = parse_points(self.points, METHODS)
+        return runs_of(self.methods, [s.method for s in listed] if listed else [""])
+
+
+def _starts(p: Params, dev: torch.device) -> torch.Tensor:
+    """The listed points, else (x0, y0), each plus its own seeded perturbation, as an (n, 2) tensor."""
+    listed = parse_points(p.points, METHODS)
+    pts = torch.tensor([[s.x, s.y] for s in listed] if listed else [[p.x0, p.y0]], dtype=torch.float64)
+    nudge = torch.randn(len(pts), 2, generator=generator(p.seed), dtype=torch.float64) * p.perturb
+    return (pts + nudge).to(device=dev, dtype=dtype(p.dtype))
 
 
 def derivatives(fn, pts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -114,86 +135,67 @@ def _kind(lam: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(lam).all(-1), kinds, "nonfinite")
 
 
-def iterate(fn, start: torch.Tensor, p: Params) -> pd.DataFrame:
-    """Run every chosen method from the same start; one row per method and step."""
-    pts, rec = start.repeat(len(p.methods), 1), []
-    for t in range(p.steps + 1):
+def iterate(fn, starts: torch.Tensor, p: Params) -> tuple[np.ndarray, list[str], list[int]]:
+    """Run every method from each of its starts, all together: (steps+1, run, [x, y, loss, |g|, eig_min,
+    eig_max]), and each run's method and start. Runs with fewer steps than the longest are cut in ``table``."""
+    runs = [(m, i) for m, idx in p.runs() for i in idx]
+    pts, rec, longest = starts[[i for _, i in runs]], [], max(p.steps_of(m) for m, _ in runs)
+    for t in range(longest + 1):
         loss, g, h = derivatives(fn, pts)
         rec.append(torch.cat([pts.detach(), loss[:, None], torch.linalg.vector_norm(g, dim=-1)[:, None],
                               eigenvalues(h)], dim=1))
-        if t < p.steps:
+        if t < longest:
             with torch.no_grad():
-                pts = pts - torch.stack([direction(m, g[i], h[i], p) for i, m in enumerate(p.methods)])
-    return _table(torch.stack(rec).cpu().double().numpy(), p)
+                pts = pts - torch.stack([direction(m, g[k], h[k], p) for k, (m, _) in enumerate(runs)])
+    return torch.stack(rec).cpu().double().numpy(), [m for m, _ in runs], [i for _, i in runs]
 
 
-def _table(rec: np.ndarray, p: Params) -> pd.DataFrame:
-    """Long form of (step, method, [x, y, loss, |g|, eig_min, eig_max]) with the eigenvalues' verdict."""
+def table(rec: np.ndarray, methods: list[str], starts: list[int], p: Params, box: Box) -> pd.DataFrame:
+    """Long form of the record, each run cut at its own step count, with the eigenvalues' verdict and status."""
     steps, m, _ = rec.shape
     flat = rec.reshape(steps * m, -1)
-    table = pd.DataFrame(flat, columns=["x", "y", "loss", "grad_norm", "eig_min", "eig_max"])
-    table.insert(0, "step", np.repeat(np.arange(steps), m))
-    table.insert(0, "method", np.tile(np.asarray(p.methods), steps))
-    table["kind"] = _kind(flat[:, 4:6])
-    table["status"] = status(flat[:, 0], flat[:, 1], flat[:, 2], SURFACES[p.surface].box)
-    return table
-
-
-def theory_factors(p: Params, method: str, x: float, y: float) -> tuple[float, float] | None:
-    """Per-step factors (x_{t+1}/x_t, y_{t+1}/y_t) where the method has a closed form on the surface."""
-    alpha = p.damping if method == "damped" else 1.0
-    if method == "gd":
-        curv = {"quadratic": (2 * p.a, 2 * p.b), "saddle": (2.0, -2.0)}.get(p.surface)
-        return None if curv is None else (1 - p.lr * curv[0], 1 - p.lr * curv[1])
-    if p.surface == "saddle" and method == "saddle_free":
-        return 0.0, 2.0
-    if p.surface == "cubic" and method == "saddle_free":
-        return tuple(0.5 if c > 0 else 1.5 for c in (x, y))
-    shrink = {"quadratic": 1.0, "saddle": 1.0, "quartic": 1 / 3, "cubic": 0.5}.get(p.surface)
-    return None if shrink is None else (1 - alpha * shrink, 1 - alpha * shrink)
-
-
-def theory(p: Params, start: torch.Tensor) -> pd.DataFrame:
-    """Closed-form iterates x0·fx^t, y0·fy^t beside the measured ones."""
-    x0, y0 = (float(v) for v in start[0].double().cpu())
-    t = np.arange(p.steps + 1)
-    frames = []
-    for m in p.methods:
-        fac = theory_factors(p, m, x0, y0)
-        if fac is not None:
-            with np.errstate(over="ignore"):
-                frames.append(pd.DataFrame({"method": m, "step": t, "x": x0 * fac[0] ** t, "y": y0 * fac[1] ** t}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["method", "step", "x", "y"])
-
-
-def _plain(v: object) -> object:
-    """A numpy scalar as a plain Python value (JSON-ready findings)."""
-    return v.item() if isinstance(v, np.generic) else v
+    out = pd.DataFrame(flat, columns=["x", "y", "loss", "grad_norm", "eig_min", "eig_max"])
+    out.insert(0, "step", np.repeat(np.arange(steps), m))
+    out.insert(0, "start", np.tile(np.asarray(starts), steps))
+    out.insert(0, "method", np.tile(np.asarray(methods), steps))
+    out["kind"] = _kind(flat[:, 4:6])
+    out["status"] = status(flat[:, 0], flat[:, 1], flat[:, 2], box)
+    keep = out["step"] <= out["method"].map(p.steps_of)
+    return out[keep].reset_index(drop=True)
 
 
 def descent(p: Params) -> Result:
     """Newton variants and gradient descent on the chosen surface, with the Hessian's eigenvalues per step."""
-    fn, box = surface_fn(p.surface, p.a, p.b, p.formula), SURFACES[p.surface].box
-    start = _start(p, device(p.device))
-    paths = iterate(fn, start, p)
-    last = paths[paths["step"] == p.steps].set_index("method")
-    findings = {f"final_{k}_{m}": _plain(last.at[m, k]) for m in p.methods for k in ("x", "y", "loss", "kind")}
-    tables = {"newton_paths": paths, "newton_theory": theory(p, start),
-              "newton_contour": grid(fn, box, GRID, torch.float64), "newton_landmarks": landmarks(p.surface)}
-    return Result(tables, findings)
+    fn, base = surface_fn(p.surface, p.a, p.b, p.formula), SURFACES[p.surface].box
+    starts = _starts(p, device(p.device))
+    rec, methods, runs = iterate(fn, starts, p)
+    xy = starts.double().cpu().numpy()
+    cut = np.arange(len(rec))[:, None] <= np.array([p.steps_of(m) for m in methods])  # each run's own steps
+    box = plot_box(base, xy, rec[..., :2][cut])
+    paths = table(rec, methods, runs, p, box)
+    tables = {"newton_paths": paths, "newton_theory": theory(p, xy),
+              "newton_contour": grid(fn, box, GRID, torch.float64), "newton_landmarks": landmarks(p.surface),
+              "newton_box": box_table(box, base)}
+    return Result(tables, descent_findings(paths, p, xy))
 
 
 def root_finding(p: Params) -> Result:
-    """Newton's iterates for the chosen roots of K, and the classic failures."""
-    found = roots(p.roots, p.k, p.r0, p.root_steps, dtype(p.dtype))
+    """Newton's iterates for the chosen roots of K (stopping at |f| <= root_tol if set), and the classic failures."""
+    found = roots(p.roots, p.k, p.r0, p.root_steps, dtype(p.dtype), p.root_tol)
     return found.merge(Result({"root_failures": failures(p.k, p.root_steps, dtype(p.dtype))}))
+
+
+def _descent_work(p: Params) -> float:
+    """One batched Hessian per step of the longest run, and each run's share of it and its update."""
+    runs = [m for m, idx in p.runs() for _ in idx]
+    return max(p.steps_of(m) for m in runs) * (HESSIAN_STEP + RUN_STEP * len(runs))
 
 
 SECTIONS = (
     Section("descent", descent,
-            uses=("surface", "a", "b", "formula", "x0", "y0", "perturb", "methods", "lr", "damping", "steps",
-                  "seed", "device", "dtype"),
-            work=lambda p: p.steps * (HESSIAN_STEP + METHOD_STEP * len(p.methods))),
-    Section("roots", root_finding, uses=("roots", "k", "r0", "root_steps", "dtype"),
+            uses=("surface", "a", "b", "formula", "x0", "y0", "points", "perturb", "methods", "lr", "damping", "steps",
+                  "gd_steps", "seed", "device", "dtype"),
+            work=_descent_work),
+    Section("roots", root_finding, uses=("roots", "k", "r0", "root_steps", "root_tol", "dtype"),
             work=lambda p: ROOT_STEP * (len(p.roots) + FAILURE_CASES) * p.root_steps),
 )

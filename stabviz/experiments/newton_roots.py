@@ -22,14 +22,20 @@ FAILURES = (("flat_tangent", "sqrt", 0.0), ("flat_tangent", "cbrt", 0.0), ("wron
 FAILURE_CASES = len(FAILURES) + 1  # and a far start, placed by K
 
 
-def newton_1d(n: int, k: float, r0: float, steps: int, dt: torch.dtype) -> pd.DataFrame:
-    """Iterates r_{t+1} = r_t - f(r_t)/f'(r_t) for f(r) = r^n - K; inf/nan kept as they come."""
+def newton_1d(n: int, k: float, r0: float, steps: int, dt: torch.dtype, tol: float = 0.0) -> pd.DataFrame:
+    """Iterates r_{t+1} = r_t - f(r_t)/f'(r_t) for f(r) = r^n - K; inf/nan kept as they come.
+
+    For n = 2 this is the notes' r <- (r + K/r)/2, for n = 3 r <- (2r + K/r^2)/3. With ``tol`` > 0 it stops
+    at the first iterate with |f(r)| <= tol, as the notes' ``while abs(x**2 - K) > tol`` loop does.
+    """
     r, rows = torch.tensor(r0, dtype=dt), []
     for t in range(steps + 1):
         r = r.detach().requires_grad_(True)
         f = r**n - k
         (df,) = torch.autograd.grad(f, r)
         rows.append({"step": t, "r": float(r.detach()), "f": float(f.detach()), "df": float(df)})
+        if tol > 0 and abs(rows[-1]["f"]) <= tol:
+            break
         with torch.no_grad():
             r = r - f / df
     return pd.DataFrame(rows)
@@ -52,13 +58,15 @@ def add_digits(table: pd.DataFrame, n: int, k: float, dt: torch.dtype) -> pd.Dat
     return table
 
 
-def verdict(table: pd.DataFrame, n: int, k: float, dt: torch.dtype) -> dict:
+def verdict(table: pd.DataFrame, n: int, k: float, dt: torch.dtype, tol: float = 0.0) -> dict:
     """How the run ended: a code (phrased by the figures as ``newton.verdict.<code>``), the step it concerns, the
     digits reached."""
     true, last, cap = k ** (1.0 / n), table.iloc[-1], digits_cap(dt)
     flat = table.index[table["status"] == "derivative_zero"]
     good = table.index[table["digits"] >= cap - 1]
-    if len(flat):
+    if tol > 0 and abs(last["f"]) <= tol:
+        code, at = "tolerance", int(last["step"])
+    elif len(flat):
         code, at = "derivative_zero", int(flat[0])
     elif not np.isfinite(last["r"]):
         code, at = "nonfinite", int(table.index[~np.isfinite(table["r"])][0])
@@ -70,24 +78,27 @@ def verdict(table: pd.DataFrame, n: int, k: float, dt: torch.dtype) -> dict:
     return {"verdict": code, "at_step": at, "steps": int(last["step"]), "final_r": float(last["r"]), "digits": digits}
 
 
-def run_root(name: str, k: float, r0: float, steps: int, dt: torch.dtype) -> tuple[pd.DataFrame, dict]:
+def run_root(name: str, k: float, r0: float, steps: int, dt: torch.dtype,
+             tol: float = 0.0) -> tuple[pd.DataFrame, dict]:
     """One root's iterate table and its verdict row."""
     n = POWER[name]
-    table = add_digits(newton_1d(n, k, r0, steps, dt), n, k, dt)
+    table = add_digits(newton_1d(n, k, r0, steps, dt, tol), n, k, dt)
     table.insert(0, "root", name)
-    return table, {"root": name, "r0": r0, **verdict(table, n, k, dt)}
+    return table, {"root": name, "r0": r0, **verdict(table, n, k, dt, tol)}
 
 
-def roots(names: tuple[str, ...], k: float, r0: float, steps: int, dt: torch.dtype) -> Result:
-    """The iterates of the chosen roots, their verdicts, and the steps to a 1e-12 relative error."""
+def roots(names: tuple[str, ...], k: float, r0: float, steps: int, dt: torch.dtype, tol: float = 0.0) -> Result:
+    """The iterates of the chosen roots, their verdicts, the steps to a 1e-12 relative error, the steps taken
+    and the final residual |r^n - K| (what a tolerance stops on)."""
     frames, rows, findings = [], [], {}
     for name in names:
-        table, row = run_root(name, k, r0, steps, dt)
+        table, row = run_root(name, k, r0, steps, dt, tol)
         frames.append(table)
         rows.append(row)
         hits = table.loc[table["error"] <= 1e-12 * k ** (1.0 / POWER[name]), "step"]
         findings |= {f"root_{name}": row["final_r"], f"verdict_{name}": row["verdict"],
-                     f"steps_to_1e-12_{name}": int(hits.iloc[0]) if len(hits) else None}
+                     f"steps_to_1e-12_{name}": int(hits.iloc[0]) if len(hits) else None,
+                     f"steps_taken_{name}": row["steps"], f"residual_{name}": abs(float(table["f"].iloc[-1]))}
     return Result({"roots": pd.concat(frames, ignore_index=True), "root_verdicts": pd.DataFrame(rows)}, findings)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from stabviz.experiments import Result, Section
+from stabviz.experiments.optimizers_findings import path_findings, scaling_findings
 from stabviz.experiments.optimizers_run import (
     CLIPS,
     OPTIMIZERS,
@@ -24,16 +25,21 @@ from stabviz.experiments.optimizers_run import (
     fates,
     make_optimizer,
     path_table,
-    run_batch,
+    run_groups,
 )
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 from stabviz.surfaces import (
     SURFACES,
+    box_table,
     curvature_param,
     formula_param,
     grid,
     landmarks,
+    parse_points,
+    plot_box,
+    points_param,
+    runs_of,
     start_param,
     surface_fn,
     surface_param,
@@ -59,6 +65,7 @@ class Params(ParamsBase):
     x0: float = start_param(-1.5)
     y0: float = start_param(1.5)
     starts: int = param(1, lo=1, hi=32)
+    points: str = points_param(OPTIMIZERS)
     optimizers: tuple[str, ...] = param(("sgd", "momentum", "adam"), choices=OPTIMIZERS, vocab="optimizer")
     lr: float = param(0.09, lo=1e-5, hi=10.0, step=0.01)
     lr_adaptive: float = param(0.1, lo=1e-5, hi=10.0, step=0.01)
@@ -92,25 +99,38 @@ NUMERIC = ("seed", "device", "dtype")
 
 
 def start_points(p: Params, dev: torch.device) -> torch.Tensor:
-    """(x0, y0) and starts-1 seeded uniform points in the inner 80% of the plot box."""
-    lo_x, hi_x, lo_y, hi_y = SURFACES[p.surface].box
-    u = torch.rand(p.starts - 1, 2, generator=generator(p.seed), dtype=torch.float64)
-    centre = torch.tensor([(lo_x + hi_x) / 2, (lo_y + hi_y) / 2], dtype=torch.float64)
-    half = 0.8 * torch.tensor([(hi_x - lo_x) / 2, (hi_y - lo_y) / 2], dtype=torch.float64)
-    pts = torch.cat([torch.tensor([[p.x0, p.y0]], dtype=torch.float64), centre + (2 * u - 1) * half])
+    """The listed points, else (x0, y0) and starts-1 seeded uniform points in the inner 80% of the surface's box."""
+    listed = parse_points(p.points, OPTIMIZERS)
+    if listed:
+        pts = torch.tensor([[s.x, s.y] for s in listed], dtype=torch.float64)
+    else:
+        lo_x, hi_x, lo_y, hi_y = SURFACES[p.surface].box
+        u = torch.rand(p.starts - 1, 2, generator=generator(p.seed), dtype=torch.float64)
+        centre = torch.tensor([(lo_x + hi_x) / 2, (lo_y + hi_y) / 2], dtype=torch.float64)
+        half = 0.8 * torch.tensor([(hi_x - lo_x) / 2, (hi_y - lo_y) / 2], dtype=torch.float64)
+        pts = torch.cat([torch.tensor([[p.x0, p.y0]], dtype=torch.float64), centre + (2 * u - 1) * half])
     return pts.to(device=dev, dtype=dtype(p.dtype))
 
 
+def groups(p: Params) -> list[tuple[str, list[int]]]:
+    """Each optimizer that runs and the indices of its starts (``surfaces.runs_of``: ``opt@x,y`` runs one)."""
+    listed = parse_points(p.points, OPTIMIZERS)
+    return runs_of(p.optimizers, [s.method for s in listed] if listed else [""] * p.starts)
+
+
 def trajectories(p: Params) -> Result:
-    """Every chosen optimizer from every start on the chosen surface, plus the contour grid."""
-    fn, box = surface_fn(p.surface, p.a, p.b, p.formula), SURFACES[p.surface].box
-    rec = run_batch(fn, p.optimizers, start_points(p, device(p.device)), p.steps, p.hyper())
-    paths = path_table(rec.numpy(), p.optimizers, box)
+    """Every optimizer from each of its starts on the chosen surface, plus the contour grid of a box that
+    holds the starts."""
+    fn, base = surface_fn(p.surface, p.a, p.b, p.formula), SURFACES[p.surface].box
+    starts, runs = start_points(p, device(p.device)), groups(p)
+    rec = run_groups(fn, [(n, starts[idx]) for n, idx in runs], p.steps, p.hyper()).numpy()
+    box = plot_box(base, starts.double().cpu().numpy(), rec[..., :2])
+    paths = path_table(rec, [n for n, idx in runs for _ in idx], [i for _, idx in runs for i in idx], box)
     ends = fates(paths, ("optimizer", "start"))
     findings = {"diverged": int((ends["first_nonfinite"].notna() | ends["first_outside"].notna()).sum()),
-                "trajectories": len(ends)}
+                "trajectories": len(ends), **path_findings(paths, p)}
     tables = {"paths": paths, "fates": ends, "contour": grid(fn, box, GRID, torch.float64),
-              "landmarks": landmarks(p.surface)}
+              "landmarks": landmarks(p.surface), "box": box_table(box, base)}
     return Result(tables, findings)
 
 
@@ -156,18 +176,19 @@ def scaling(p: Params) -> Result:
     dev, dt = device(p.device), dtype(p.dtype)
     coef = torch.tensor([1.0, p.stretch], dtype=dt, device=dev)
     pts = torch.tensor([[p.x0, p.y0]] * 2, dtype=dt, device=dev).requires_grad_(True)
-    rec = descend(lambda x, y: coef * x**2 + y**2, [torch.optim.SGD([pts], lr=p.scale_lr)], p.steps)
-    table = path_table(rec.numpy()[:, None], ["sgd"], SCALING_BOX).drop(columns="optimizer")
+    rec = descend(lambda x, y: coef * x**2 + y**2, [torch.optim.SGD([pts], lr=p.scale_lr)], p.steps).numpy()
+    box = plot_box(SCALING_BOX, np.array([[p.x0, p.y0]]), rec[..., :2])
+    table = path_table(rec, ["sgd", "sgd"], [0, 1], box).drop(columns="optimizer")
     table["bowl"] = np.where(table.pop("start") == 0, "round", "stretched")
     s = np.where(table["bowl"] == "round", 1.0, p.stretch)
     with np.errstate(over="ignore"):
         table["x_theory"] = p.x0 * (1 - 2 * p.scale_lr * s) ** table["step"]
         table["y_theory"] = p.y0 * (1 - 2 * p.scale_lr) ** table["step"]
-    grids = [grid(surface_fn("quadratic", c, 1.0), SCALING_BOX, SCALING_GRID, torch.float64).assign(bowl=bowl)
+    grids = [grid(surface_fn("quadratic", c, 1.0), box, SCALING_GRID, torch.float64).assign(bowl=bowl)
              for bowl, c in (("round", 1.0), ("stretched", p.stretch))]
-    findings = {"threshold_round": 1.0, "threshold_stretched": 1.0 / p.stretch,
-                "factor_x_stretched": 1 - 2 * p.scale_lr * p.stretch, "factor_y": 1 - 2 * p.scale_lr}
-    return Result({"scaling": table, "scaling_contour": pd.concat(grids, ignore_index=True)}, findings)
+    tables = {"scaling": table, "scaling_contour": pd.concat(grids, ignore_index=True),
+              "scaling_box": box_table(box, SCALING_BOX)}
+    return Result(tables, scaling_findings(table, p.stretch, p.scale_lr))
 
 
 def _work(points: int, optimizers: int, tensors: int, steps: int) -> float:
@@ -175,11 +196,16 @@ def _work(points: int, optimizers: int, tensors: int, steps: int) -> float:
     return steps * (PASS_STEP + optimizers * OPTIMIZER_STEP + tensors * TENSOR_STEP + points * POINT_STEP)
 
 
+def _trajectories_work(p: Params) -> float:
+    """The batched run of every optimizer's starts, and the contour grid."""
+    runs = groups(p)
+    return _work(sum(len(idx) for _, idx in runs), len(runs), len(runs), p.steps) + GRID**2 * POINT_STEP
+
+
 SECTIONS = (
     Section("trajectories", trajectories,
-            uses=(*SURFACE_FIELDS, "x0", "y0", "starts", "optimizers", *HYPER, "steps", *NUMERIC),
-            work=lambda p: _work(p.starts * len(p.optimizers), len(p.optimizers), len(p.optimizers), p.steps)
-            + GRID**2 * POINT_STEP),
+            uses=(*SURFACE_FIELDS, "x0", "y0", "starts", "points", "optimizers", *HYPER, "steps", *NUMERIC),
+            work=_trajectories_work),
     Section("sweep", sweep,
             uses=("a", "b", "x0", "y0", "optimizers", *HYPER, "sweep_lo", "sweep_hi", "sweep_points", "sweep_steps",
                   "device", "dtype"),

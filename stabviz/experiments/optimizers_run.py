@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.surfaces import Fn, status
+from stabviz.surfaces import Box, Fn, status
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 ADAPTIVE = frozenset({"adagrad", "rmsprop", "adam", "adamw"})  # these use lr_adaptive
@@ -88,11 +88,15 @@ def descend(fn: Fn, opts: Sequence[torch.optim.Optimizer], steps: int, hp: Hyper
     return rec.cpu().double()
 
 
+def run_groups(fn: Fn, groups: Sequence[tuple[str, torch.Tensor]], steps: int, hp: Hyper) -> torch.Tensor:
+    """Each optimizer from its own (n_i, 2) starts, all together: (steps+1, sum n_i, 3), in the groups' order."""
+    opts = [make_optimizer(n, [{"params": [s.clone().requires_grad_(True)]}], hp) for n, s in groups]
+    return descend(fn, opts, steps, hp)
+
+
 def run_batch(fn: Fn, names: Sequence[str], starts: torch.Tensor, steps: int, hp: Hyper) -> torch.Tensor:
     """Every optimizer from every start: (steps+1, optimizer, start, 3)."""
-    tensors = [starts.clone().requires_grad_(True) for _ in names]
-    opts = [make_optimizer(n, [{"params": [t]}], hp) for n, t in zip(names, tensors, strict=True)]
-    rec = descend(fn, opts, steps, hp)
+    rec = run_groups(fn, [(n, starts) for n in names], steps, hp)
     return rec.reshape(steps + 1, len(names), len(starts), 3)
 
 
@@ -124,17 +128,18 @@ def _one_point(fn: Fn, name: str, start: torch.Tensor, steps: int, hp: Hyper) ->
     return torch.stack(path).double()
 
 
-def path_table(rec: np.ndarray, names: Sequence[str], box: tuple[float, float, float, float]) -> pd.DataFrame:
-    """Long form of a (steps+1, optimizer, start, 3) record, with step size and status per row."""
-    steps, m, n, _ = rec.shape
+def path_table(rec: np.ndarray, names: Sequence[str], starts: Sequence[int], box: Box) -> pd.DataFrame:
+    """Long form of a (steps+1, trajectory, 3) record whose trajectory i is optimizer ``names[i]`` from start
+    ``starts[i]``, with step size and status per row."""
+    steps, n, _ = rec.shape
     with np.errstate(invalid="ignore", over="ignore"):
         size = np.linalg.norm(np.diff(rec[..., :2], axis=0), axis=-1)
-    size = np.concatenate([np.full((1, m, n), np.nan), size])
-    step, opt, start = np.meshgrid(np.arange(steps), np.asarray(names), np.arange(n), indexing="ij")
+    size = np.concatenate([np.full((1, n), np.nan), size])
     x, y, loss = (rec[..., k].ravel() for k in range(3))
     return pd.DataFrame({
-        "optimizer": opt.ravel(), "start": start.ravel(), "step": step.ravel(), "x": x, "y": y, "loss": loss,
-        "step_size": size.ravel(), "status": status(x, y, loss, box),
+        "optimizer": np.tile(np.asarray(names), steps), "start": np.tile(np.asarray(starts), steps),
+        "step": np.repeat(np.arange(steps), n), "x": x, "y": y, "loss": loss, "step_size": size.ravel(),
+        "status": status(x, y, loss, box),
     })
 
 

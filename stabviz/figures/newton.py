@@ -12,10 +12,10 @@ from stabviz.experiments import Result
 from stabviz.experiments.newton import Params
 from stabviz.experiments.newton_roots import digits_cap
 from stabviz.figures import Block, Figure, Table
-from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin_paths
+from stabviz.figures.surface_plots import is_signed, names, signed_chart, square, surface_map, thin_paths
 from stabviz.i18n import choice_label, scoped
 from stabviz.runtime import dtype
-from stabviz.surfaces import SURFACES
+from stabviz.surfaces import box_of
 
 KINDS = ("minimum", "saddle", "maximum", "degenerate", "nonfinite")
 KIND_COLOURS = ("#2e7d32", "#ef6c00", "#c62828", "#9e9e9e", "#212121")
@@ -24,17 +24,23 @@ KIND_COLOURS = ("#2e7d32", "#ef6c00", "#c62828", "#9e9e9e", "#212121")
 _t = scoped("newton")
 
 
-def _labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Display names of the methods (the data's values stay neutral)."""
-    return df.assign(method=[choice_label("method", m, lang) for m in df["method"]])
+def _labelled(df: pd.DataFrame, lang: str, several: bool) -> pd.DataFrame:
+    """Display names of the methods, with the start's number when there are several starts (one series per
+    run); the data's values stay neutral."""
+    labels = [choice_label("method", m, lang) for m in df["method"]]
+    if several:
+        labels = [f"{m} · {_t('start_n', lang, n=s + 1)}" for m, s in zip(labels, df["start"], strict=True)]
+    return df.assign(method=labels).drop(columns="start")
 
 
 def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Map, eigenvalue signs, eigenvalues, coordinates vs theory, gradient norm and loss per step."""
-    paths = _labelled(result.tables["newton_paths"], lang)
+    several = result.tables["newton_paths"]["start"].nunique() > 1
+    paths = _labelled(result.tables["newton_paths"], lang, several)
     grid, step = result.tables["newton_contour"], _t("descent.step", lang)
+    box, fitted = box_of(result.tables["newton_box"])
     chart = surface_map(grid, paths, result.tables["newton_landmarks"], keys=["method"], color="method",
-                        box=SURFACES[p.surface].box, names=names(lang),
+                        box=box, names=names(lang), **(square() if fitted else {}),
                         title=_t("descent.map_title", lang, surface=choice_label("surface", p.surface, lang)))
     lines = thin_paths(paths, ["method"])
     grad = log_profile(lines[["method", "step", "grad_norm"]], "step", "grad_norm", "method", lang=lang, x_title=step,
@@ -43,7 +49,7 @@ def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
         Figure("newton_map", chart, _t("descent.map_caption", lang)),
         Figure("newton_signs", _sign_chart(lines, lang), _t("descent.signs_caption", lang)),
         Figure("newton_eigenvalues", _eigen_chart(lines, lang), _t("descent.eig_caption", lang)),
-        Figure("newton_coords", _coord_chart(lines, _labelled(result.tables["newton_theory"], lang), lang),
+        Figure("newton_coords", _coord_chart(lines, _labelled(result.tables["newton_theory"], lang, several), lang),
                _t("descent.coords_caption", lang)),
         Figure("newton_grad", grad, _t("descent.grad_caption", lang)),
         Figure("newton_loss", _loss_chart(lines, is_signed(grid), lang), _t("descent.loss_caption", lang)),
@@ -104,7 +110,7 @@ def roots_view(result: Result, p: Params, lang: str) -> list[Block]:
     chart = line_chart(digits[np.isfinite(digits["digits"])], "step", "digits", "root", lang=lang,
                        theory=theory.assign(digits=theory["digits"].clip(lower=0)), x_title=_t("roots.step", lang),
                        y_title=_t("roots.digits", lang), title=_t("roots.chart_title", lang, k=f"{p.k:g}"))
-    verdicts = [f"- **{choice_label('root', r['root'], lang)}**: {_verdict(r, lang)}"
+    verdicts = [f"- **{choice_label('root', r['root'], lang)}**: {_verdict(r, lang, p.root_tol)}"
                 for _, r in result.tables["root_verdicts"].iterrows()]
     shown = table.assign(r=[f"{v:.17g}" for v in table["r"]], status=[_t(f"status.{s}", lang) for s in table["status"]])
     shown = shown[["root", "step", "r", "error", "digits", "digits_predicted", "status"]]
@@ -118,10 +124,10 @@ def roots_view(result: Result, p: Params, lang: str) -> list[Block]:
     ]
 
 
-def _verdict(row: pd.Series, lang: str) -> str:
-    """One run's verdict in words, from the engine's code and numbers."""
+def _verdict(row: pd.Series, lang: str, tol: float = 0.0) -> str:
+    """One run's verdict in words, from the engine's code and numbers (``tol``: the stopping tolerance)."""
     return _t(f"verdict.{row['verdict']}", lang, at=int(row["at_step"]), digits=f"{max(row['digits'], 0.0):.1f}",
-              steps=int(row["steps"]))
+              steps=int(row["steps"]), tol=f"{tol:g}")
 
 
 def _failures(fails: pd.DataFrame, lang: str) -> pd.DataFrame:

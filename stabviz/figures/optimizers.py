@@ -9,12 +9,13 @@ import pandas as pd
 
 from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
-from stabviz.experiments.optimizers import SCALING_BOX, Params
+from stabviz.experiments.optimizers import Params
+from stabviz.experiments.optimizers_run import OPTIMIZERS
 from stabviz.figures import Block, Figure, Table
-from stabviz.figures.surface_plots import is_signed, names, signed_chart, surface_map, thin_paths
+from stabviz.figures.surface_plots import is_signed, names, signed_chart, square, surface_map, thin_paths
 from stabviz.i18n import choice_label, scoped
 from stabviz.runtime import dtype_range
-from stabviz.surfaces import SURFACES
+from stabviz.surfaces import box_of, parse_points
 
 LINE_STARTS = 4  # starts drawn in the per-step charts (the map shows them all)
 
@@ -39,14 +40,16 @@ def _loss_chart(paths: pd.DataFrame, signed: bool, dash: str | None, lang: str) 
 
 def trajectories_view(result: Result, p: Params, lang: str) -> list[Block]:
     """The map with every trajectory, loss vs step, step size vs step, and where each run ended."""
-    paths = _labelled(result.tables["paths"], lang)
-    grid, box = result.tables["contour"], SURFACES[p.surface].box
+    raw = result.tables["paths"]
+    paths = _labelled(raw, lang)
+    grid, (box, fitted) = result.tables["contour"], box_of(result.tables["box"])
     title = _t("trajectories.map_title", lang, surface=choice_label("surface", p.surface, lang))
     chart = surface_map(grid, paths, result.tables["landmarks"], keys=["optimizer", "start"], color="optimizer",
-                        box=box, names=names(lang), title=title)
-    lines = thin_paths(paths[paths["start"].isin(paths["start"].unique()[:LINE_STARTS])], ["optimizer", "start"])
+                        box=box, names=names(lang), title=title, **(square() if fitted else {}))
+    shown = raw["start"].unique()[:max(LINE_STARTS, len(parse_points(p.points, OPTIMIZERS)))]
+    lines = thin_paths(paths[raw["start"].isin(shown)], ["optimizer", "start"])
     lines = lines[["optimizer", "start", "step", "loss", "step_size"]]  # log_profile names its value column y
-    dash = "start" if p.starts > 1 else None
+    dash = "start" if raw["start"].nunique() > 1 else None
     steps = log_profile(lines[lines["step"] >= 1], "step", "step_size", "optimizer", lang=lang, dash=dash,
                         x_title=_t("trajectories.step", lang), y_title=_t("trajectories.step_size", lang),
                         title=_t("trajectories.step_title", lang))
@@ -91,12 +94,13 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
 def scaling_view(result: Result, p: Params, lang: str) -> list[Block]:
     """The same GD on a round and a stretched bowl, side by side, and |x|, |y| per step with theory."""
     table, grid = result.tables["scaling"], result.tables["scaling_contour"]
+    box = box_of(result.tables["scaling_box"])[0]
     maps = []
     for bowl in ("round", "stretched"):
         title = _t(f"scaling.{bowl}", lang, s=f"{p.stretch:g}")
         paths = table[table["bowl"] == bowl].assign(start=0, optimizer=title)
         maps.append(surface_map(grid[grid["bowl"] == bowl].drop(columns="bowl"), paths, _no_marks(), keys=["optimizer"],
-                                color="optimizer", box=SCALING_BOX, names=names(lang), title=title,
+                                color="optimizer", box=box, names=names(lang), title=title,
                                 width=WIDTH // 2 - 20, height=WIDTH // 2 - 20))
     pair = alt.hconcat(*maps, resolve=resolve(color="independent"))
     return [

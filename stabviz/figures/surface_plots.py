@@ -167,6 +167,12 @@ def landmark_layer(marks: pd.DataFrame, names: dict[str, str]) -> alt.Chart:
         tooltip=tooltips(["kind:N", "x:Q", "y:Q"]))
 
 
+def square() -> dict[str, int]:
+    """A square map's width and height: a box fitted to its starts is square, so both axes share one scale
+    and a step that crosses a contour at a right angle is drawn at one."""
+    return {"width": HEIGHT + 120, "height": HEIGHT + 120}
+
+
 def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *, keys: list[str], color: str,
                 box: tuple[float, float, float, float], names: dict[str, str], title: str,
                 axes: tuple[str, str] = ("x", "y"), width: int = WIDTH, height: int = HEIGHT + 120) -> alt.LayerChart:

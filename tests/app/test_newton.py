@@ -48,3 +48,21 @@ def test_chinese_link_renders_chinese():
     assert not [p for at in tabs.values() for p in problems(at)]
     assert "切线水平" in " ".join(m.value for m in tabs["roots"].markdown)
     assert "一正一负（鞍点）" in {r.get("kind") for r in _rows(tabs["descent"], "Hessian")}
+
+
+def test_the_cubic_saddle_scene_runs_newton_100_steps_and_gd_50():
+    query = {"surface": "cubic", "x0": "40", "y0": "50", "methods": "newton,gd", "lr": "0.0017", "steps": "100",
+             "gd_steps": "50"}
+    at = open_page("newton", query)
+    assert not problems(at) and not at.warning
+    rows = [r for r in _rows(at, "|x| and |y|") if r.get("kind") == "measured"]
+    last = {s: max(r["step"] for r in rows if r["series"] == s) for s in ("Newton: |x|", "gradient descent: |x|")}
+    assert last == {"Newton: |x|": 100, "gradient descent: |x|": 50}
+    assert len(charts(at)) == 6
+
+
+def test_the_roots_scene_stops_at_the_tolerance():
+    at = open_page("newton", {"tab": "roots", "k": "2", "root_tol": "1e-9", "root_steps": "100"})
+    assert not problems(at) and not at.warning
+    text = " ".join(m.value for m in at.markdown)
+    assert text.count("stopped after 4 steps") == 2  # √2 and ∛2, as the notes' while-loops

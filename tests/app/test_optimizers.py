@@ -71,3 +71,53 @@ def test_divergence_is_marked_on_the_map_and_kept_in_the_table_in_chinese():
     fates = table(at)
     assert fates["离开图框的步数"].iloc[0] == 1 and fates["变为 inf/nan 的步数"].notna().all()
     assert any("学习率" in c.value for c in at.caption)
+
+
+SCENE_FAR = {"points": "0,100;-70,70;-100,0", "optimizers": "sgd", "lr": "0.01", "steps": "20"}  # Lesson 5, 1
+SCENE_MOMENTUM = {"points": "sgd@-70,70;momentum@-70,-70", "momentum": "0.8", "lr": "0.01", "steps": "20"}  # 5.7
+
+
+def _domains(at, text: str) -> tuple[list, list, dict]:
+    """The map's x and y domains (of its contour layer) and its spec."""
+    spec = charts(at)[chart_index(at, text)]
+    enc = spec["layer"][0]["layer"][0]["encoding"]  # map > contour > bands
+    return enc["x"]["scale"]["domain"], enc["y"]["scale"]["domain"], spec
+
+
+def test_a_scene_link_with_far_starts_draws_a_square_map_around_them():
+    at = open_page("optimizers", SCENE_FAR)
+    assert not problems(at) and not at.warning
+    assert at.text_input(key=key("optimizers", "points")).value == SCENE_FAR["points"]
+    xs, ys, spec = _domains(at, "every optimizer")
+    assert xs == ys == [-110, 110] and spec["width"] == spec["height"]
+    starts = {(r["x"], r["y"]) for r in _rows(at, "every optimizer") if r.get("step") == 0 and "optimizer" in r}
+    assert starts == {(0, 100), (-70, 70), (-100, 0)}
+    fates = table(at)
+    assert len(fates) == 3 and fates["left the plot at step"].isna().all()
+    assert len(charts(at)) == 3
+
+
+def test_a_scene_link_runs_each_named_start_with_its_own_optimizer_in_chinese():
+    at = open_page("optimizers", {**SCENE_MOMENTUM, "lang": "zh"})
+    assert not problems(at) and not at.warning
+    fates = table(at)
+    assert list(fates["优化器"]) == ["SGD（梯度下降）", "SGD + 动量"] and list(fates["起点"]) == ["起点 1", "起点 2"]
+    assert any("torch.optim.SGD(momentum=β)" in c.value for c in at.caption)
+
+
+def test_the_scaling_scene_from_far_fits_both_maps_to_the_start_and_the_path():
+    at = open_page("optimizers", {"tab": "scaling", "x0": "-60", "y0": "70", "scale_lr": "0.051", "steps": "10"})
+    assert not problems(at) and not at.warning
+    pair = charts(at)[0]
+    for half in pair["hconcat"]:
+        enc = half["layer"][0]["layer"][0]["encoding"]
+        assert enc["x"]["scale"]["domain"] == enc["y"]["scale"]["domain"] == [-98, 98]  # 1.1 × the path's 88.8
+
+
+def test_hostile_points_warn_and_the_single_start_is_used():
+    at = open_page("optimizers", {**FAST, "points": "0,1e9;__import__('os')@1,2"})
+    assert not problems(at)
+    warned = " ".join(w.value for w in at.warning)
+    assert "points:" in warned and "not accepted" in warned
+    assert at.text_input(key=key("optimizers", "points")).value == ""
+    assert len(table(at)) == 3  # the three default optimizers from (x0, y0)

@@ -116,3 +116,79 @@ def test_every_dtype_runs_and_keeps_every_row(dt):
     t, _ = paths(surface="rosenbrock", x0=-1.0, y0=1.0, methods=nt.METHODS, steps=10, dtype=dt)
     assert len(t) == 4 * 11
     assert set(t["kind"]) <= {"minimum", "saddle", "maximum", "degenerate", "nonfinite"}
+
+
+# ---- the lesson's scenes (Lesson 5, scenes 4-6) ----
+
+def test_scene_quartic_from_far_newton_ratio_is_two_thirds_to_1e_minus_12():
+    t, r = paths(surface="quartic", x0=20.0, y0=30.0, methods=("newton", "gd"), lr=1e-4, steps=20)
+    f = r.findings
+    assert abs(f["ratio_x_newton"] - 2 / 3) < 1e-12 and abs(f["ratio_y_newton"] - 2 / 3) < 1e-12
+    assert f["ratio_theory_x_newton"] == pytest.approx(2 / 3) and "ratio_theory_x_gd" not in f
+    assert f["final_x_newton"] == pytest.approx(20 * (2 / 3) ** 20, rel=1e-12)
+    gd = method(t, "gd")
+    x = 20.0
+    for _ in range(20):
+        x -= 1e-4 * 40 * x**3  # the notes' gradient step on 10x⁴: the oracle the engine's autograd must match
+    assert gd["x"].iloc[-1] == pytest.approx(x, rel=1e-12)
+    box = r.tables["newton_box"].iloc[0]
+    assert box["fitted"] and box["x_hi"] == 33 and (t["status"] == "ok").all()
+
+
+def test_scene_cubic_newton_runs_100_steps_into_the_saddle_while_gd_runs_its_own_50():
+    t, r = paths(surface="cubic", x0=40.0, y0=50.0, methods=("newton", "gd"), lr=0.0017, steps=100, gd_steps=50)
+    f = r.findings
+    assert (len(method(t, "newton")), len(method(t, "gd"))) == (101, 51)
+    assert (f["steps_newton"], f["steps_gd"]) == (100, 50)
+    assert f["ratio_x_newton"] == 0.5 and f["ratio_y_newton"] == 0.5  # halving is exact in binary
+    x, y = 40.0, 50.0
+    for _ in range(50):
+        x, y = x - 0.0017 * 15 * x**2, y - 0.0017 * 3 * y**2
+    assert (f["final_x_gd"], f["final_y_gd"]) == (pytest.approx(x, rel=1e-12), pytest.approx(y, rel=1e-12))
+    assert f["final_loss_gd"] < 0 < f["final_loss_newton"] < 1e-80  # GD went downhill past the saddle's level
+
+
+def test_gd_steps_zero_means_as_many_as_steps():
+    t, r = paths(surface="quadratic", methods=("newton", "gd"), steps=7)
+    assert len(method(t, "gd")) == len(method(t, "newton")) == 8 and r.findings["steps_gd"] == 7
+
+
+def test_several_points_each_run_by_their_methods():
+    t, r = paths(surface="cubic", points="newton@1,0.8;gd@-0.5,0.4;0.3,0.3", methods=("newton", "saddle_free"),
+                 steps=6)
+    runs = t.groupby(["method", "start"], sort=False).size()
+    assert list(runs.index) == [("newton", 0), ("newton", 2), ("saddle_free", 2), ("gd", 1)]
+    first = method(t, "newton").query("start == 0")
+    np.testing.assert_allclose(first["x"], 0.5 ** first["step"], rtol=1e-12)
+    assert r.findings["final_x_newton"] == pytest.approx(0.5**6)  # of the method's first start
+    theory = r.tables["newton_theory"]
+    assert set(zip(theory["method"], theory["start"], strict=True)) == {("newton", 0), ("newton", 2),
+                                                                         ("saddle_free", 2)}
+
+
+def notes_root(n, k, tol):
+    """The notes' loops: x <- (x + K/x)/2 or x <- (2x + K/x²)/3 from 1 while |x^n - K| > tol; (steps, x)."""
+    x, steps = 1.0, 0
+    while abs(x**n - k) > tol:
+        x = (x + k / x) / 2 if n == 2 else (2 * x + k / x**2) / 3
+        steps += 1
+    return steps, x
+
+
+@pytest.mark.parametrize("k", [2.0, 3.0, 4.0])
+def test_root_tolerance_stops_where_the_notes_loop_stops(k):
+    r = roots(roots=("sqrt", "cbrt"), k=k, r0=1.0, root_steps=100, root_tol=1e-9)
+    for name, n in (("sqrt", 2), ("cbrt", 3)):
+        steps, x = notes_root(n, k, 1e-9)
+        assert r.findings[f"steps_taken_{name}"] == steps and r.findings[f"verdict_{name}"] == "tolerance"
+        assert r.findings[f"residual_{name}"] <= 1e-9 and r.findings[f"root_{name}"] == pytest.approx(x, rel=1e-15)
+        assert len(r.tables["roots"].query("root == @name")) == steps + 1
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_newton_on_r_to_the_n_minus_k_is_the_notes_update(n):
+    t = roots(roots=("sqrt",) if n == 2 else ("cbrt",), k=3.0, r0=7.0, root_steps=12).tables["roots"]
+    r = t["r"].to_numpy()
+    notes = (r[:-1] + 3.0 / r[:-1]) / 2 if n == 2 else (2 * r[:-1] + 3.0 / r[:-1] ** 2) / 3
+    np.testing.assert_allclose(r[1:], notes, rtol=4e-16)
+    assert len(t) == 13  # no tolerance: every step is run, as before

@@ -1,5 +1,7 @@
 """The optimizers engine against the mathematics of gradient descent on quadratics."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,3 +125,93 @@ def test_a_user_formula_with_a_nan_region_is_descended_without_raising():
                    dtype="float64")
     paths = section("trajectories", p).tables["paths"]
     assert paths["x"].iloc[1] < 0 and (paths["status"].iloc[2:] == "nonfinite").all()  # log of a negative: nan, kept
+
+
+# ---- the lesson's scenes (Lesson 5, scenes 1-3 and 7-9; Lesson 3's adaptive steps) ----
+
+def scene(**kw):
+    """The trajectories tab on 10x² + y² in float64."""
+    return section("trajectories", opt.Params(surface="quadratic", a=10.0, b=1.0, dtype="float64", **kw))
+
+
+def test_the_measured_contraction_factor_is_one_minus_2_a_lr_on_each_axis():
+    r = scene(points="0,100;-70,70;-100,0", optimizers=("sgd",), lr=0.01, steps=20)
+    f = r.findings
+    assert f["gd_factor_x_theory"] == pytest.approx(1 - 2 * 10 * 0.01) and f["gd_factor_y_theory"] == 0.98
+    assert f["factor_x_sgd"] == pytest.approx(0.8, rel=1e-12) and f["factor_y_sgd"] == pytest.approx(0.98, rel=1e-12)
+    paths = r.tables["paths"].query("start == 1")
+    np.testing.assert_allclose(paths["x"], -70 * 0.8 ** paths["step"], rtol=1e-12)
+    assert f["final_y_sgd_3"] == 0.0 and f["final_x_sgd_1"] == 0.0  # a coordinate at 0 stays there
+    assert r.findings["trajectories"] == 3 and not f["diverged_sgd_2"]
+
+
+def test_far_starts_get_a_square_map_around_them_and_the_default_keeps_its_box():
+    r = scene(points="0,100;-70,70;-100,0", optimizers=("sgd",), lr=0.01, steps=20)
+    box = r.tables["box"].iloc[0]
+    assert (box["x_lo"], box["x_hi"], box["y_lo"], box["y_hi"], box["fitted"]) == (-110, 110, -110, 110, True)
+    assert (r.tables["paths"]["status"] == "ok").all()
+    grid = r.tables["contour"]
+    assert (grid["x"].min(), grid["y"].max(), len(grid)) == (-110, 110, opt.GRID**2)  # the same budgeted grid
+    default = section("trajectories", opt.Params()).tables["box"].iloc[0]
+    assert not default["fitted"] and (default["x_lo"], default["y_hi"]) == (-2, 2)
+
+
+def test_zigzag_scene_the_x_factor_is_minus_one():
+    f = scene(points="100,500;0,-500", optimizers=("sgd",), lr=0.1, steps=10).findings
+    assert f["factor_x_sgd"] == pytest.approx(-1.0, rel=1e-12) and f["factor_y_sgd"] == pytest.approx(0.8, rel=1e-12)
+    assert f["final_x_sgd_1"] == pytest.approx(100.0, rel=1e-12)  # x flips sign every step, never shrinks
+    assert f["final_y_sgd_2"] == pytest.approx(-500 * 0.8**10, rel=1e-12) and f["final_x_sgd_2"] == 0.0
+
+
+def notes_momentum(start, lr, beta, steps, a=10.0, b=1.0):
+    """The notes' plain momentum, v <- beta v - lr g; x <- x + v from v = 0, on a x² + b y² (g = (2ax, 2by))."""
+    x, v, out = np.array(start, dtype=float), np.zeros(2), []
+    for _ in range(steps + 1):
+        out.append(x.copy())
+        v = beta * v - lr * np.array([2 * a * x[0], 2 * b * x[1]])
+        x = x + v
+    return np.array(out)
+
+
+@pytest.mark.parametrize(("beta", "lr", "steps"), [(0.8, 0.01, 20), (0.5, 0.1, 6), (0.9, 0.09, 40)])
+def test_torch_sgd_with_momentum_gives_the_notes_plain_momentum_iterates(beta, lr, steps):
+    r = scene(points="momentum@-70,-70", momentum=beta, lr=lr, steps=steps)
+    got = r.tables["paths"][["x", "y"]].to_numpy()
+    np.testing.assert_allclose(got, notes_momentum((-70, -70), lr, beta, steps), rtol=1e-12, atol=1e-12)
+
+
+def test_a_point_named_for_an_optimizer_runs_with_that_optimizer_only():
+    r = scene(points="sgd@-70,70;momentum@-70,-70", optimizers=("sgd", "adam"), momentum=0.8, lr=0.01, steps=20)
+    runs = r.tables["fates"][["optimizer", "start"]].values.tolist()
+    assert runs == [["sgd", 0], ["momentum", 1]]  # adam is chosen but has no unnamed point to run from
+    assert r.findings["final_y_momentum_2"] == pytest.approx(notes_momentum((-70, -70), 0.01, 0.8, 20)[-1, 1])
+    assert abs(r.findings["final_y_momentum_2"]) < abs(r.findings["final_y_sgd_1"])  # momentum helps along y
+
+
+def test_rmsprop_adam_and_adagrad_take_a_first_step_of_lr_per_coordinate_whatever_the_gradient():
+    r = scene(points="-70,70", optimizers=("sgd", "adagrad", "rmsprop", "adam"), lr=0.11, lr_adaptive=3.0, steps=50)
+    f = r.findings
+    assert f["first_step_adagrad_1"] == pytest.approx(3 * math.sqrt(2), rel=1e-9)
+    assert f["first_step_adam_1"] == pytest.approx(3 * math.sqrt(2), rel=1e-9)
+    assert f["first_step_rmsprop_1"] == pytest.approx(3 * math.sqrt(2) / math.sqrt(1 - 0.99), rel=1e-9)
+    assert f["first_step_sgd_1"] == pytest.approx(0.11 * math.hypot(20 * 70, 2 * 70), rel=1e-12)
+    assert f["gd_factor_x_theory"] == pytest.approx(-1.2) and f["factor_x_sgd"] == pytest.approx(-1.2, rel=1e-12)
+    assert (f["diverged_sgd_1"], f["diverged_at_sgd_1"]) == (True, 1)
+    assert not f["diverged_adagrad_1"] and not f["diverged_adam_1"] and f["diverged_at_adam_1"] is None
+
+
+def test_scaling_scene_from_far_the_stretched_bowl_diverges_only_past_lr_one_over_s():
+    for lr, diverges in ((0.02, False), (0.04, False), (0.051, True)):
+        r = section("scaling", opt.Params(x0=-60.0, y0=70.0, stretch=20.0, scale_lr=lr, steps=10, dtype="float64"))
+        f = r.findings
+        assert f["measured_factor_x_stretched"] == pytest.approx(1 - 2 * lr * 20, rel=1e-12)
+        assert f["measured_factor_x_round"] == pytest.approx(1 - 2 * lr, rel=1e-12)
+        assert (f["diverged_stretched"], f["diverged_round"]) == (diverges, False)
+        box = r.tables["scaling_box"].iloc[0]
+        assert box["fitted"] and box["x_hi"] >= 77 and (r.tables["scaling"]["status"] == "ok").all()
+
+
+def test_work_counts_every_listed_point():
+    listed = opt.Params(points=";".join(["1,1"] * 8), optimizers=OPTIMIZERS, steps=1000)
+    single = opt.Params(points="1,1", optimizers=OPTIMIZERS, steps=1000)
+    assert SECTIONS["trajectories"].work(listed) > SECTIONS["trajectories"].work(single)
