@@ -44,7 +44,9 @@ EIG_TOL = 1e-12  # eigenvalues below this (relative to the largest) count as zer
 METHODS = ("newton", "damped", "saddle_free", "gd")
 # Work in multiply-add equivalents (the budget's 3e9 is about 2 s here): per-call overhead dominates tiny tensors.
 HESSIAN_STEP = 1e7  # one batched gradient + torch.autograd.functional.hessian call (~7 ms on a 2-core CPU)
-RUN_STEP = 1.7e6  # each run's share: its two backward passes inside hessian(), eigh and update (~1.2 ms)
+METHOD_STEP = 2e5  # one run's eigendecomposition and update (~0.1 ms)
+BATCH_RUNS = 4  # runs one HESSIAN_STEP covers; each further run adds RUN_STEP
+RUN_STEP = 1.7e6  # hessian() takes two more backward passes per further run (~1.2 ms; 32 runs: ~45 ms a step)
 ROOT_STEP = 2e6  # one 1-D Newton iteration with its autograd derivative (~1.4 ms)
 
 
@@ -188,7 +190,8 @@ def root_finding(p: Params) -> Result:
 def _descent_work(p: Params) -> float:
     """One batched Hessian per step of the longest run, and each run's share of it and its update."""
     runs = [m for m, idx in p.runs() for _ in idx]
-    return max(p.steps_of(m) for m in runs) * (HESSIAN_STEP + RUN_STEP * len(runs))
+    per_step = HESSIAN_STEP + METHOD_STEP * len(runs) + RUN_STEP * max(0, len(runs) - BATCH_RUNS)
+    return max(p.steps_of(m) for m in runs) * per_step
 
 
 SECTIONS = (
