@@ -1,4 +1,4 @@
-"""`python -m stabviz list | run | export`: the experiments headless, on the same schemas and engine.
+"""`python -m stabviz list | run | export | lessons | params`: the experiments headless, on the same schemas and engine.
 
 Values given with ``--set`` are checked strictly: an unknown name or a value the page would
 have to replace is an error (exit status 2), because a script should not silently get other numbers.
@@ -11,16 +11,22 @@ import json
 import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
-from stabviz import experiments
+from stabviz import experiments, lessons
+from stabviz.experiments import Section
 from stabviz.i18n import LANGS, param_help, reason_text, tr
+from stabviz.lessons import say
 from stabviz.params import ParamsBase, coerce, to_text
 from stabviz.runtime import fix_threads
 
 USAGE_ERROR = 2
+BASE_URL = "http://localhost:8501"  # where links in exports point unless --base-url (or an absolute link) says
+NOT_PARAMS = ("lang", "lesson", "scene", "view")  # keys a page's link may carry besides its values and tab
 
 
 class CliError(Exception):
@@ -73,20 +79,6 @@ def cmd_list(_: argparse.Namespace) -> None:
         print(f"{name:16s} {tr(f'{name}.summary', 'en')}")
 
 
-def cmd_run(args: argparse.Namespace) -> None:
-    params = parse_sets(experiments.load(args.name).Params, args.set)
-    result = experiments.run(args.name, params)
-    if args.json:
-        json.dump(report(args.name, params, result), sys.stdout, ensure_ascii=False)
-        print()
-        return
-    print(f"{args.name}: {params}")
-    for key, value in result.findings.items():
-        print(f"  {key} = {value}")
-    for key, df in result.tables.items():
-        print(f"\n[{key}] {len(df)} rows\n{df.head(12).to_string(index=False)}")
-
-
 def resolve_target(target: str) -> tuple[str, dict[str, Any]]:
     """An experiment name, or a shareable link: its path names the page, its query the values."""
     if "/" not in target and "?" not in target:
@@ -97,30 +89,119 @@ def resolve_target(target: str) -> tuple[str, dict[str, Any]]:
     return name, query
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a page name or a link asks for: the page, its tab (None: every tab), values, language and server."""
+
+    name: str
+    module: ModuleType
+    sections: tuple[Section, ...]
+    tab: str | None
+    query: dict[str, Any]
+    lang: str | None
+    origin: str | None  # scheme://host[:port] of an absolute link
+
+    def link(self, params: ParamsBase, section: Section, lang: str) -> str:
+        """The page's relative link to ``section`` with these values (the tab named unless it is the first)."""
+        tab = {"tab": section.name} if section is not self.module.SECTIONS[0] else {}
+        query = {**params.to_query(), **tab, **({"lang": lang} if lang != "en" else {})}
+        return f"/{self.name}" + (f"?{urlencode(query)}" if query else "")
+
+
+def resolve(target: str, tab: str | None) -> Target:
+    """A page name or link (its tab= before ``tab``), checked: the page, the tab and the language must exist."""
+    name, query = resolve_target(target)
+    module = experiments.load(name)
+    tab = query.pop("tab", None) or tab
+    sections = tuple(s for s in module.SECTIONS if tab in (None, s.name))
+    if not sections:
+        raise CliError(f"tab must be one of {', '.join(s.name for s in module.SECTIONS)}, got {tab!r}")
+    extra = {key: query.pop(key) for key in NOT_PARAMS if key in query}
+    lang = extra.get("lang")
+    if lang is not None and lang not in LANGS:
+        raise CliError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    url = urlparse(target)
+    origin = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else None
+    return Target(name, module, sections, tab, query, lang, origin)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    target = resolve(args.target, args.tab)
+    params = parse_sets(target.module.Params, args.set, target.query)
+    result = experiments.Result()
+    for sec in target.sections:
+        result = result.merge(experiments.run_section(sec, params))
+    if args.json:
+        doc = report(target.name, params, result) | ({"tab": target.tab} if target.tab else {})
+        json.dump(doc, sys.stdout, ensure_ascii=False)
+        print()
+        return
+    print(f"{target.name}{f' [{target.tab}]' if target.tab else ''}: {params}")
+    for key, value in result.findings.items():
+        print(f"  {key} = {value}")
+    for key, df in result.tables.items():
+        print(f"\n[{key}] {len(df)} rows\n{df.head(12).to_string(index=False)}")
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     from stabviz import export, figures  # altair and vl-convert only when exporting
 
-    name, query = resolve_target(args.target)
-    lang = query.pop("lang", args.lang)
-    if lang not in LANGS:
-        raise CliError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    module = experiments.load(name)
-    tab = query.pop("tab", args.tab)
-    sections = [s for s in module.SECTIONS if tab in (None, s.name)]
-    if not sections:
-        raise CliError(f"tab must be one of {', '.join(s.name for s in module.SECTIONS)}, got {tab!r}")
-    params = parse_sets(module.Params, args.set, query)
-    views = figures.load(name).VIEWS
+    if args.lesson is not None:
+        return export_lesson(args)
+    if args.target is None:
+        raise CliError("export needs a page name or link, or --lesson NAME")
+    target = resolve(args.target, args.tab)
+    lang, fmt = target.lang or args.lang, args.format or "png"
+    params = parse_sets(target.module.Params, args.set, target.query)
+    base = (args.base_url or target.origin or BASE_URL).rstrip("/")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for sec in sections:
+    for sec in target.sections:
         result = experiments.run_section(sec, params)
-        for fig in figures.figures_of(views[sec.name](result, params, lang)).values():
-            spec = fig.spec(lang)
-            data = export.to_png(spec) if args.format == "png" else export.to_svg(spec)
-            path = out / f"{fig.name}.{args.format}"
-            path.write_bytes(data)
+        for fig in figures.figures_of(figures.load(target.name).VIEWS[sec.name](result, params, lang)).values():
+            spec, path = fig.spec(lang), out / f"{fig.name}.{fmt}"
+            values = {f: getattr(params, f) for f in sec.uses}
+            path.write_bytes(export.to_png(spec) if fmt == "png" else export.to_svg(spec) if fmt == "svg" else
+                             export.figure_html(spec, caption=fig.caption, page=target.name, params=values,
+                                                link=base + target.link(params, sec, lang), lang=lang).encode())
             print(path)
+
+
+def export_lesson(args: argparse.Namespace) -> None:
+    """A lesson's handout: index.html and every figure as PNG and SVG in --out."""
+    from stabviz import handout
+
+    if args.target is not None or args.set or args.tab or args.format:
+        raise CliError("--lesson takes no page, --set, --tab or --format: its scenes name their pages and values")
+    handout.build(lessons.load(args.lesson), Path(args.out), args.lang, args.base_url or BASE_URL, wrote=print)
+
+
+def cmd_lessons(args: argparse.Namespace) -> None:
+    if args.name is None:
+        doc: dict[str, Any] = {"lessons": [
+            {"name": n, "title": say(ls.title, args.lang), "source": say(ls.source, args.lang),
+             "scenes": len(ls.scenes)} for n, ls in lessons.lessons().items()]}
+        text = [f"{row['name']:24s} {row['scenes']:3d} scenes  {row['title']}" for row in doc["lessons"]]
+    else:
+        doc = lesson_doc(lessons.load(args.name), args.lang, args.base_url)
+        text = [doc["title"], doc["source"], *(f"\n{s['number']:2d}. {s['title']}\n    {s.get('url', s['link'])}"
+                                               f"\n    {s['caption']}" for s in doc["scenes"])]
+    print(json.dumps(doc, ensure_ascii=False) if args.json else "\n".join(text))
+
+
+def lesson_doc(lesson: lessons.Lesson, lang: str, base_url: str | None) -> dict[str, Any]:
+    """A lesson as `lessons NAME --json` prints it: its title, source and scenes with their links and checks."""
+    from stabviz.handout import live_link
+
+    scenes = []
+    for n, scene in enumerate(lesson.scenes, 1):
+        checks = [{"finding": c.finding, "theory": jsonable(c.theory), "rtol": c.rtol, "label": say(c.label, lang)}
+                  for c in scene.checks]
+        row = {"number": n, "title": say(scene.title, lang), "caption": say(scene.caption, lang), "page": scene.page,
+               "tab": scene.tab, "link": live_link(lesson, n, lang, "")}
+        scenes.append(row | ({"url": live_link(lesson, n, lang, base_url)} if base_url else {}) | {"checks": checks})
+    return {"lesson": lesson.name, "title": say(lesson.title, lang), "source": say(lesson.source, lang),
+            "scenes": scenes}
 
 
 def params_markdown() -> str:
@@ -145,19 +226,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print the experiments").set_defaults(func=cmd_list)
     sub.add_parser("params", help="print every page's parameters (Markdown)").set_defaults(func=cmd_params)
-    run = sub.add_parser("run", help="run one experiment")
-    run.add_argument("name")
+    run = sub.add_parser("run", help="run one experiment (every tab, or --tab)")
+    run.add_argument("target", metavar="NAME_OR_LINK")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--tab", help="only this tab (a link's tab= does the same); default: every tab")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(func=cmd_run)
-    exp = sub.add_parser("export", help="write a page's figures")
-    exp.add_argument("target", metavar="NAME_OR_LINK")
+    exp = sub.add_parser("export", help="write a page's figures, or a lesson's handout")
+    exp.add_argument("target", metavar="NAME_OR_LINK", nargs="?")
+    exp.add_argument("--lesson", help="write this lesson's handout: index.html, and each figure as PNG and SVG")
     exp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     exp.add_argument("--out", required=True)
-    exp.add_argument("--format", choices=("png", "svg"), default="png")
+    exp.add_argument("--format", choices=("png", "svg", "html"), help="default png; html: interactive, self-contained")
     exp.add_argument("--lang", choices=LANGS, default="en")
     exp.add_argument("--tab", help="only this tab's figures (a link's tab= does the same); default: every tab")
+    exp.add_argument("--base-url", help=f"the live server the files link to (default: the link's, else {BASE_URL})")
     exp.set_defaults(func=cmd_export)
+    les = sub.add_parser("lessons", help="list the lessons, or one lesson's scenes with their links")
+    les.add_argument("name", nargs="?")
+    les.add_argument("--json", action="store_true", help="print one JSON object")
+    les.add_argument("--lang", choices=LANGS, default="en")
+    les.add_argument("--base-url", help="also print each scene's absolute link on this server")
+    les.set_defaults(func=cmd_lessons)
     return parser
 
 
