@@ -118,7 +118,7 @@ def lesson_bar(place: Place, result: Result | None, lang: str) -> None:
 def _check_line(check: lessons.Check, result: Result | None, lang: str) -> str:
     """"- label: measured 0.6667 · theory 0.6667 ✓" (or ✗, or "not measured")."""
     measured = None if result is None else result.findings.get(check.finding)
-    if not isinstance(measured, int | float) or isinstance(measured, bool):
+    if not isinstance(measured, int | float):  # a bool (diverged or not) counts as 0 or 1
         return tr("common.lesson.unmeasured", lang, label=say(check.label, lang), theory=_num(check.theory))
     mark = "✓" if check.agrees(float(measured)) else "✗"
     return tr("common.lesson.check", lang, label=say(check.label, lang), measured=_num(float(measured)),

@@ -234,8 +234,9 @@ def _sidebar_exports(name: str, params: ParamsBase, url: str, lang: str) -> None
     """The shareable link and the zip of every figure on the page (all tabs, rendered on click)."""
     def page_zip() -> bytes:
         blocks = page_blocks(name, params, lang)
-        charts = {n: f.chart for n, f in figs.figures_of(blocks).items()}
-        return export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url)
+        figures = figs.figures_of(blocks)
+        return export.page_zip({n: f.chart for n, f in figures.items()}, figs.tables_of(blocks),
+                               {"experiment": name, **params.as_dict()}, url, {n: f.caption for n, f in figures.items()})
 
     with st.sidebar:
         st.divider()
