@@ -235,8 +235,8 @@ def _sidebar_exports(name: str, params: ParamsBase, url: str, lang: str) -> None
     def page_zip() -> bytes:
         blocks = page_blocks(name, params, lang)
         figures = figs.figures_of(blocks)
-        return export.page_zip({n: f.chart for n, f in figures.items()}, figs.tables_of(blocks),
-                               {"experiment": name, **params.as_dict()}, url, {n: f.caption for n, f in figures.items()})
+        charts, captions = {n: f.chart for n, f in figures.items()}, {n: f.caption for n, f in figures.items()}
+        return export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url, captions)
 
     with st.sidebar:
         st.divider()
