@@ -6,6 +6,7 @@ private generator; the statistics come from forward hooks and autograd, never by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -56,6 +57,9 @@ def init_weight(w: torch.Tensor, scheme: str, std: float, g: torch.Generator) ->
             init.orthogonal_(w, generator=g)
 
 
+Loss = Callable[[torch.Tensor], torch.Tensor]  # a network's output -> a scalar loss
+
+
 @dataclass(frozen=True)
 class MLPSpec:
     """Shape and initialization of a plain deep MLP (no biases: the variance laws stay exact)."""
@@ -86,9 +90,12 @@ def gaussian_inputs(batch: int, width: int, g: torch.Generator, dtype: torch.dty
     return torch.randn(batch, width, generator=g, device=g.device).to(device=dev, dtype=dtype)
 
 
-def layer_stats(model: nn.Sequential, x: torch.Tensor,
-                readout: torch.Tensor | None = None) -> tuple[pd.DataFrame, dict[int, torch.Tensor]]:
-    """One forward and backward pass with loss = sum(output * readout)/batch (readout: all ones if None).
+def layer_stats(model: nn.Sequential, x: torch.Tensor, readout: torch.Tensor | None = None,
+                loss: Loss | None = None, keep_pre: dict[int, torch.Tensor] | None = None,
+                ) -> tuple[pd.DataFrame, dict[int, torch.Tensor]]:
+    """One forward and backward pass with loss = sum(output * readout)/batch (readout: all ones if None), or
+    ``loss(output)`` when a loss is given (e.g. the mean squared error against zeros). ``keep_pre``, when given,
+    receives each layer's pre-activation (detached), so a caller needs no second forward pass.
 
     ``readout`` broadcasts against the (batch, width) output. A zero-mean random readout, one row per
     example, is what mean-field theory assumes; the all-ones readout correlates the backward signal
@@ -112,10 +119,12 @@ def layer_stats(model: nn.Sequential, x: torch.Tensor,
             hooks.append(m.register_forward_hook(lambda _m, _i, o, k=layer: outputs.__setitem__(k, o.detach())))
     try:
         out = model(x)
-        ((out if readout is None else out * readout).sum() / x.shape[0]).backward()
+        (loss(out) if loss is not None else (out if readout is None else out * readout).sum() / x.shape[0]).backward()
     finally:
         for h in hooks:
             h.remove()
+    if keep_pre is not None:
+        keep_pre.update({k: t.detach() for k, t in pre.items()})
     dev = linears[0].weight.device
     var, mean_square = _moments([t for k in pre for t in (pre[k], outputs[k], pre[k].grad)], dev)
     var, mean_square = var.view(-1, 3), mean_square.view(-1, 3)  # (layer, [pre-activation, output, gradient])

@@ -19,7 +19,8 @@ from stabviz.nets import ACTIVATION_NAMES, value_and_derivative
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype_range, generator, seed_param
 
-GRID_POINTS = 241  # points of the f / f' curves: 4-5 px apart on a wide screen (each point costs the browser ~0.1 ms)
+GRID_POINTS = 241  # points of the f / f' curves without a step: 4-5 px apart on a wide screen (~0.1 ms each to draw)
+MAX_GRID = 20_001  # most points of a stepped grid: a finer step is widened to 2 x_max / 20 000
 QUAD_POINTS = 200_001  # trapezoid nodes over +-12 standard deviations
 CHAINS = 1001  # independent chains for the product over depth (odd: the median is a chain)
 CHAIN_DTYPES = ("float64", "float32", "bfloat16", "float16")
@@ -30,6 +31,7 @@ class Params(ParamsBase):
     functions: tuple[str, ...] = param(("sigmoid", "tanh", "relu", "gelu"), choices=ACTIVATION_NAMES,
                                        vocab="activation")
     x_max: float = param(6.0, lo=0.5, hi=50.0, step=0.5, widget="slider")
+    x_step: float = param(0.0, lo=0.0, hi=10.0, step=0.05)
     threshold: float = param(0.05, lo=1e-4, hi=0.5, step=0.01)
     input_std: float = param(2.0, lo=0.01, hi=20.0, step=0.1)
     samples: int = param(100_000, lo=1_000, hi=2_000_000, step=1_000)
@@ -38,14 +40,43 @@ class Params(ParamsBase):
     device: str = device_param()
 
 
+CLOSED_FORMS = {  # f' written with f, as lecture notes do: sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2
+    "sigmoid": lambda y: y * (1 - y),
+    "tanh": lambda y: 1 - y * y,
+}
+
+
+def grid_step(p: Params) -> float:
+    """The curves' step: x_step, widened where the range would need more than MAX_GRID points; 0 without a step."""
+    return max(p.x_step, 2 * p.x_max / (MAX_GRID - 1)) if p.x_step > 0 else 0.0
+
+
+def grid_points(p: Params) -> int:
+    """Points of the curves' grid: GRID_POINTS, or -x_max, -x_max + step, ... up to x_max."""
+    step = grid_step(p)
+    return math.floor(2 * p.x_max / step + 1e-9) + 1 if step else GRID_POINTS
+
+
+def curve_grid(p: Params) -> torch.Tensor:
+    """x in float64: linspace(-x_max, x_max, GRID_POINTS), or -x_max + k step, k = 0, 1, ... (x_step > 0)."""
+    if p.x_step == 0:
+        return torch.linspace(-p.x_max, p.x_max, GRID_POINTS, dtype=torch.float64)
+    return -p.x_max + grid_step(p) * torch.arange(grid_points(p), dtype=torch.float64)
+
+
 def curves(p: Params) -> Result:
-    """f(x) and f'(x) on a grid, derivative by autograd."""
-    x = torch.linspace(-p.x_max, p.x_max, GRID_POINTS, dtype=torch.float64)
-    rows = []
+    """f(x) and f'(x) on a grid, derivative by autograd; its largest value and its gap to the closed form."""
+    x = curve_grid(p)
+    rows, findings = [], {"grid_points": int(x.numel()), "grid_first": float(x[0]), "grid_last": float(x[-1]),
+                          "grid_step": float(x[1] - x[0])}
     for name in p.functions:
         y, dy = value_and_derivative(name, x)
         rows.append(pd.DataFrame({"function": name, "x": x.numpy(), "f": y.numpy(), "df": dy.numpy()}))
-    return Result({"curves": pd.concat(rows, ignore_index=True)})
+        findings |= {f"max_df_{name}": float(dy.max()), f"argmax_df_{name}": float(x[dy.argmax()]),
+                     f"df_at_x_max_{name}": float(dy[-1])}
+        if name in CLOSED_FORMS:
+            findings[f"df_closed_form_gap_{name}"] = float((dy - CLOSED_FORMS[name](y)).abs().max())
+    return Result({"curves": pd.concat(rows, ignore_index=True)}, findings)
 
 
 def _quadrature(name: str, s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +138,19 @@ def chain(p: Params) -> Result:
         "chain_theory": pd.concat(theory, ignore_index=True),
         "chain_limits": pd.DataFrame(limits),
     }
-    return Result(tables)
+    return Result(tables, _chain_findings(tables, p.depth))
+
+
+def _chain_findings(tables: dict[str, pd.DataFrame], depth: int) -> dict:
+    """Per function, the product at the last depth: measured median (float64), typical size and bound of theory."""
+    chain, theory = tables["chain"], tables["chain_theory"]
+    last = chain[(chain["layer"] == depth) & (chain["dtype"] == "float64")].set_index("function")["value"]
+    at = theory[theory["layer"] == depth].set_index(["function", "curve"])["value"]
+    out = {}
+    for name, value in last.items():
+        out |= {f"chain_last_{name}": float(value), f"chain_last_typical_{name}": float(at[(name, "typical")]),
+                f"chain_last_bound_{name}": float(at[(name, "bound")])}
+    return out
 
 
 def _chain_theory(name: str, p: Params, layers: np.ndarray) -> pd.DataFrame:
@@ -145,7 +188,7 @@ def _leaves_range(name: str, dtype_name: str, value: np.ndarray) -> dict:
 
 
 def _curves_work(p: Params) -> float:
-    return 40.0 * GRID_POINTS * len(p.functions)
+    return 40.0 * grid_points(p) * len(p.functions)
 
 
 def _chain_work(p: Params) -> float:
@@ -157,7 +200,7 @@ def _saturation_work(p: Params) -> float:
 
 
 SECTIONS = (
-    Section("curves", curves, uses=("functions", "x_max"), work=_curves_work),
+    Section("curves", curves, uses=("functions", "x_max", "x_step"), work=_curves_work),
     Section("saturation", saturation, uses=("functions", "x_max", "threshold", "input_std", "samples", "seed",
                                             "device"),
             work=_saturation_work),

@@ -17,20 +17,15 @@ import pandas as pd
 import torch
 
 from stabviz.experiments import Result, Section
-from stabviz.experiments.deep_mlp_theory import (
-    first_inf_power,
-    first_zero_power,
-    lyapunov_gaussian,
-    mean_field_grad_norms,
-)
+from stabviz.experiments.deep_mlp_flow import FLOW_INPUTS, FLOW_LOSSES, FLOW_STATISTICS, flow_work, gradient_flow
+from stabviz.experiments.deep_mlp_sweep import lr_sweep, sweep_work
+from stabviz.experiments.deep_mlp_theory import first_inf_power, first_zero_power, lyapunov_gaussian
 from stabviz.experiments.deep_mlp_train import dtype_cost, train, train_work
-from stabviz.mlp import MLPSpec, build_mlp, init_param, layer_stats, std_param
+from stabviz.mlp import MLPSpec, init_param, std_param
 from stabviz.nets import activation_param
 from stabviz.params import ParamsBase, param
-from stabviz.runtime import DTYPE_NAMES, device, device_param, dtype, dtype_param, generator, seed_param
-from stabviz.states import STATES, state_of
-
-WEIGHT_COST = 20.0  # per-weight cost of initialising, storing and reducing a gradient, in multiply-adds
+from stabviz.runtime import DTYPE_NAMES, device, device_param, dtype, dtype_param, dtype_range, generator, seed_param
+from stabviz.states import state_of
 
 
 @dataclass(frozen=True)
@@ -41,6 +36,9 @@ class Params(ParamsBase):
     init: str = init_param("xavier_normal")
     std: float = std_param(1.0)
     batch: int = param(64, lo=1, hi=1024)
+    inputs: str = param("gaussian", choices=FLOW_INPUTS, vocab="flow_inputs")
+    loss: str = param("sum", choices=FLOW_LOSSES, vocab="flow_loss")
+    statistic: str = param("norm", choices=FLOW_STATISTICS, vocab="flow_statistic")
     mat_size: int = param(4, lo=1, hi=64)
     mat_count: int = param(100, lo=1, hi=1000, widget="slider")
     mat_runs: int = param(5, lo=1, hi=50)
@@ -54,6 +52,14 @@ class Params(ParamsBase):
     lr: float = param(0.5, lo=1e-4, hi=10.0, step=0.01)
     clip: bool = param(False)
     max_norm: float = param(1.0, lo=1e-3, hi=1e3, step=0.1)
+    sweep_depth: int = param(10, lo=1, hi=100)
+    sweep_width: int = param(32, lo=2, hi=512)
+    sweep_batch: int = param(32, lo=1, hi=512)
+    lr_min: float = param(1e-3, lo=1e-5, hi=10.0)
+    lr_max: float = param(3.0, lo=1e-5, hi=10.0)
+    lr_points: int = param(8, lo=2, hi=16)
+    sweep_steps: int = param(300, lo=10, hi=2000, step=10)
+    sweep_target: float = param(0.75, lo=0.5, hi=1.0, step=0.05)
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")
@@ -63,49 +69,9 @@ class Params(ParamsBase):
         return MLPSpec(self.depth, self.width, self.activation, self.init, std=self.std)
 
 
-def _entry_fractions(model: torch.nn.Sequential) -> pd.DataFrame:
-    """Per Linear layer, the share of weight-gradient entries that are exactly 0 and that are inf or nan."""
-    grads = [m.weight.grad for m in model if isinstance(m, torch.nn.Linear)]
-    return pd.DataFrame({
-        "zero_frac": [int((g == 0).sum()) / g.numel() for g in grads],
-        "nonfinite_frac": [int((~torch.isfinite(g)).sum()) / g.numel() for g in grads],
-    })
-
-
-def gradient_flow(p: Params) -> Result:
-    """Per-layer weight-gradient norms of one backward pass, in the chosen dtype, beside mean-field theory."""
-    dev, g = device(p.device), generator(p.seed)
-    model = build_mlp(p.spec(), g, dtype(p.dtype), dev)
-    x = torch.randn(p.batch, p.width, generator=g).to(device=dev, dtype=dtype(p.dtype))
-    stats, _ = layer_stats(model, x)
-    table = pd.concat([stats, _entry_fractions(model)], axis=1)
-    table["state"] = state_of(table["weight_grad_norm"])
-    table["dtype"] = p.dtype
-    theory = mean_field_grad_norms(p.activation, p.init, p.std, p.width, p.depth, p.batch)
-    theory_table = pd.DataFrame({"layer": np.arange(1, p.depth + 1), "curve": "mean_field", "value": theory})
-    return Result({"gradient_flow": table, "gradient_flow_theory": theory_table}, _flow_findings(table, theory))
-
-
-def _flow_findings(table: pd.DataFrame, theory: np.ndarray) -> dict:
-    """Factor by which the gradient norm changes per layer towards the input (fit and theory); state counts."""
-    norms = table["weight_grad_norm"].to_numpy()
-    ok = np.isfinite(norms) & (norms > 0)
-    layers = table["layer"].to_numpy()
-    factor = 10 ** -np.polyfit(layers[ok], np.log10(norms[ok]), 1)[0] if ok.sum() >= 2 else math.nan
-    theory_ok = np.isfinite(theory) & (theory > 0)
-    t = theory[theory_ok]
-    theory_factor = (t[0] / t[-1]) ** (1 / (t.size - 1)) if t.size >= 2 else math.nan
-    counts = table["state"].value_counts()
-    return {
-        "flow_factor_per_layer": float(factor),
-        "flow_factor_per_layer_theory": float(theory_factor),
-        "flow_ratio_first_last": float(norms[0] / norms[-1]) if norms[-1] != 0 else math.nan,
-        **{f"flow_layers_{s}": int(counts.get(s, 0)) for s in STATES},
-    }
-
-
-def _product_norms(p: Params) -> np.ndarray:
-    """runs x K array of ||G_k ... G_1||_F, the matrices drawn in float64 and multiplied in the chosen dtype."""
+def _product_norms(p: Params) -> tuple[np.ndarray, np.ndarray]:
+    """runs x K array of ||G_k ... G_1||_F, the matrices drawn in float64 and multiplied in the chosen dtype; and
+    each run's largest |entry| of the final product."""
     shape = (p.mat_runs, p.mat_count, p.mat_size, p.mat_size)
     mats = torch.randn(shape, generator=generator(p.seed), dtype=torch.float64)
     mats = mats.to(device=device(p.device), dtype=dtype(p.dtype))
@@ -113,21 +79,33 @@ def _product_norms(p: Params) -> np.ndarray:
     for k in range(1, p.mat_count):
         prod = mats[:, k] @ prod
         norms.append(torch.linalg.matrix_norm(prod.double()))
-    return torch.stack(norms, dim=1).cpu().numpy()
+    return torch.stack(norms, dim=1).cpu().numpy(), prod.double().abs().amax(dim=(1, 2)).cpu().numpy()
 
 
 def products(p: Params) -> Result:
     """The norm of a product of k random Gaussian matrices for every k, beside the Lyapunov growth rate."""
     ks = np.arange(1, p.mat_count + 1)
+    norms, largest = _product_norms(p)
     table = pd.DataFrame({
         "run": np.repeat(np.arange(p.mat_runs), p.mat_count), "k": np.tile(ks, p.mat_runs),
-        "norm": _product_norms(p).ravel(), "dtype": p.dtype,
+        "norm": norms.ravel(), "dtype": p.dtype,
     })
     table["state"] = state_of(table["norm"])
     rate = lyapunov_gaussian(p.mat_size)
     theory = pd.DataFrame({"k": ks, "curve": "lyapunov", "value": math.sqrt(p.mat_size) * np.exp(rate * ks)})
-    findings = {"lyapunov_theory": rate, "lyapunov_measured": _growth_rate(table)}
+    findings = {"lyapunov_theory": rate, "lyapunov_measured": _growth_rate(table),
+                "lyapunov_growth_per_matrix_theory": math.exp(rate), **_final_sizes(norms[:, -1], largest, rate, p)}
     return Result({"products": table, "products_theory": theory}, findings)
+
+
+def _final_sizes(norms: np.ndarray, largest: np.ndarray, rate: float, p: Params) -> dict:
+    """log10 of the last product's norm and largest entry (mean over runs); theory: log10 sqrt(n) e^(rate K)."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return {
+            "products_log10_norm_last": float(np.mean(np.log10(norms))),
+            "products_log10_max_entry_last": float(np.mean(np.log10(largest))),
+            "products_log10_norm_last_theory": (0.5 * math.log(p.mat_size) + rate * p.mat_count) / math.log(10),
+        }
 
 
 def _growth_rate(table: pd.DataFrame) -> float:
@@ -167,7 +145,17 @@ def scalar(p: Params) -> Result:
     exact = pd.concat([pd.DataFrame({"factor": w, "base": b, "k": ks, "log10_value": ks * math.log10(b)})
                        for w, b in factors], ignore_index=True)
     findings = {f"{r['factor']}_{r['dtype']}_{c}": r[c] for r in limits for c in ("inf_at", "zero_at")}
+    findings |= _last_powers(table, factors, p.powers)
     return Result({"scalar": table, "scalar_exact": exact, "scalar_limits": pd.DataFrame(limits)}, findings)
+
+
+def _last_powers(table: pd.DataFrame, factors: tuple[tuple[str, float], ...], k: int) -> dict:
+    """grow^k and shrink^k at the largest k by torch.pow in each dtype (float64: 1.5^100 = 4.07e17), float16's range."""
+    last = table[(table["method"] == "power") & (table["k"] == k)]
+    out = {f"{r.factor}_power_{r.dtype}": float(r.value) for r in last.itertuples()}
+    out |= {f"{w}_power_exact": math.exp(k * math.log(b)) if k * math.log(b) < 709 else math.inf for w, b in factors}
+    tiny, _, big = dtype_range("float16")
+    return out | {"float16_max": big, "float16_smallest_subnormal": tiny}
 
 
 def _limit_row(which: str, base: float, name: str, ks: np.ndarray, power: np.ndarray) -> dict:
@@ -183,22 +171,22 @@ def _limit_row(which: str, base: float, name: str, ks: np.ndarray, power: np.nda
     }
 
 
-def _flow_work(p: Params) -> float:
-    return p.depth * p.width**2 * (3.0 * p.batch * dtype_cost(p.dtype, p.width) + WEIGHT_COST)
-
-
 def _products_work(p: Params) -> float:
     return 4.0 * p.mat_runs * p.mat_count * (p.mat_size**3 * dtype_cost(p.dtype, p.mat_size) + 50)
 
 
 SECTIONS = (
-    Section("gradient_flow", gradient_flow, uses=("depth", "width", "activation", "init", "std", "batch", "seed",
-                                                  "device", "dtype"),
-            work=_flow_work),
+    Section("gradient_flow", gradient_flow, uses=("depth", "width", "activation", "init", "std", "batch", "inputs",
+                                                  "loss", "statistic", "seed", "device", "dtype"),
+            work=flow_work),
     Section("products", products, uses=("mat_size", "mat_count", "mat_runs", "seed", "device", "dtype"),
             work=_products_work),
     Section("scalar", scalar, uses=("grow", "shrink", "powers"), work=lambda p: 2e4 * p.powers),
     Section("training", train, uses=("train_depth", "train_width", "train_batch", "steps", "lr", "clip", "max_norm",
                                      "activation", "init", "std", "seed", "device", "dtype"),
             work=train_work, long=True),
+    Section("lr_sweep", lr_sweep, uses=("sweep_depth", "sweep_width", "sweep_batch", "lr_min", "lr_max", "lr_points",
+                                        "sweep_steps", "sweep_target", "activation", "init", "std", "seed", "device",
+                                        "dtype"),
+            work=sweep_work, long=True),
 )

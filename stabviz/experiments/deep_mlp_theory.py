@@ -51,57 +51,96 @@ def _smoothed(g: np.ndarray, width: float, step: float) -> np.ndarray:
     return full[half: half + len(g)]
 
 
-def pair_moments(act: str, q: float, k: float) -> tuple[float, float, float, float]:
-    """E f(a)^2, E f(a)f(b), E f'(a)^2, E f'(a)f'(b) for (a, b) Gaussian, variance q, covariance k.
+def _pairs(gs: tuple[np.ndarray, ...], z: np.ndarray, w: np.ndarray, step: float, s: float,
+           rho: float) -> tuple[float, ...]:
+    """E g(a)^2 and E g(a)g(b) for each g on the grid, (a, b) Gaussian with correlation rho, in that order.
 
     b = rho a + sqrt(1 - rho^2) v with v independent, so E g(a) g(b) = E_a g(a) h(rho a), where h is
     g smoothed by the Gaussian of v.
     """
+    spread = math.sqrt(max(0.0, 1 - rho * rho)) * s
+    cross = [np.interp(rho * z, z, _smoothed(g, spread, step)) for g in gs]
+    with np.errstate(over="ignore", invalid="ignore"):  # an exploded variance gives inf moments: the prediction
+        return tuple(float(np.sum(w * x)) for g, c in zip(gs, cross, strict=True) for x in (g * g, g * c))
+
+
+def _on_grid(act: str, q: float, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float,
+                                                   float]:
+    """f and f' on the grid of N(0, q), with the grid, its weights and step, the std and the correlation k / q."""
     s = math.sqrt(q)
-    rho = max(-1.0, min(1.0, k / q))
     z, w, step = _z_grid(s)
     f, d = (t.numpy() for t in value_and_derivative(act, torch.from_numpy(z)))
-    spread = math.sqrt(max(0.0, 1 - rho * rho)) * s
-    cross = [np.interp(rho * z, z, _smoothed(g, spread, step)) for g in (f, d)]
-    with np.errstate(over="ignore", invalid="ignore"):  # an exploded variance gives inf moments: the prediction
-        return tuple(float(np.sum(w * x)) for x in (f * f, f * cross[0], d * d, d * cross[1]))
+    return f, d, z, w, step, s, max(-1.0, min(1.0, k / q))
 
 
-def _forward(act: str, nv: float, depth: int) -> tuple[list[tuple[float, ...]], list[float], list[float]]:
-    """Layer-by-layer moments of the forward pass from N(0, 1) inputs uncorrelated across the batch."""
-    q, k = nv, 0.0
-    moments, h_sq, h_cross = [], [1.0], [0.0]
+def pair_moments(act: str, q: float, k: float) -> tuple[float, float, float, float]:
+    """E f(a)^2, E f(a)f(b), E f'(a)^2, E f'(a)f'(b) for (a, b) Gaussian, variance q, covariance k."""
+    f, d, *grid = _on_grid(act, q, k)
+    return _pairs((f, d), *grid)
+
+
+def loss_moments(act: str, q: float, k: float) -> tuple[float, float]:
+    """E (f f')(a)^2 and E (f f')(a) (f f')(b): the moments of dL/dz for a squared-error loss on f(z)."""
+    f, d, *grid = _on_grid(act, q, k)
+    return _pairs((f * d,), *grid)
+
+
+INPUT_MOMENTS = {"gaussian": (1.0, 0.0), "uniform": (1 / 3, 1 / 4)}  # E x^2 and E x_a x_b (two samples, one unit)
+
+
+def _forward(act: str, nv: float, depth: int, inputs: str) -> tuple[list[tuple[float, ...]], list[float],
+                                                                   list[float], tuple[float, float]]:
+    """Layer-by-layer moments of the forward pass from the inputs' moments; the last layer's (q, k)."""
+    x_sq, x_cross = INPUT_MOMENTS[inputs]
+    q, k = nv * x_sq, nv * x_cross
+    moments, h_sq, h_cross, last = [], [x_sq], [x_cross], (math.nan, math.nan)
     for _ in range(depth):
         if not (math.isfinite(q) and q > 0):
             moments.append((math.nan,) * 4)
             h_sq.append(math.nan)
             h_cross.append(math.nan)
+            last = (math.nan, math.nan)
             continue
         m, mk, d2, dk = pair_moments(act, q, k)
         moments.append((m, mk, d2, dk))
         h_sq.append(m)
         h_cross.append(mk)
+        last = (q, k)
         q, k = nv * m, nv * mk
-    return moments, h_sq, h_cross
+    return moments, h_sq, h_cross, last
 
 
-def mean_field_grad_norms(act: str, init: str, std: float, width: int, depth: int, batch: int) -> np.ndarray:
-    """Predicted ||dL/dW_l||_F, l = 1..depth, for loss = sum(output) / batch (as in mlp.layer_stats).
+def _output_delta(act: str, loss: str, moments: tuple[float, ...], last: tuple[float, float], width: int,
+                  batch: int) -> tuple[float, float]:
+    """E delta_L^2 and E delta_L(a) delta_L(b) at the output: dL/dz_L = f'(z_L) / batch for the sum of the outputs
+    over the batch, 2 f(z_L) f'(z_L) / (batch width) for the mean squared error against zeros (torch's MSELoss)."""
+    if loss == "sum":
+        return moments[2] / batch**2, moments[3] / batch**2
+    if not math.isfinite(last[0]):
+        return math.nan, math.nan
+    sq, cross = loss_moments(act, *last)
+    scale = (2.0 / (batch * width)) ** 2
+    return scale * sq, scale * cross
+
+
+def mean_field(act: str, init: str, std: float, width: int, depth: int, batch: int, inputs: str = "gaussian",
+               loss: str = "sum") -> tuple[np.ndarray, np.ndarray]:
+    """Predicted ||dL/dW_l||_F and rms of dL/dz_l, l = 1..depth, for N(0, 1) or U[0, 1) inputs and either loss.
 
     ||dW_l||^2 = sum_{a,b} (delta_a . delta_b)(h_a . h_b) over the batch: a diagonal term
     (same sample) and a cross term (two samples), each a product of forward and backward moments.
     """
     nv = width * weight_variance(init, width, width, std)
-    moments, h_sq, h_cross = _forward(act, nv, depth)
-    d = moments[-1][2] / batch**2  # E delta_L^2: dL/dh_L = 1 / batch for every unit
-    e = moments[-1][3] / batch**2  # E delta_L(a) delta_L(b) for two samples
-    out = np.empty(depth)
+    moments, h_sq, h_cross, last = _forward(act, nv, depth, inputs)
+    d, e = _output_delta(act, loss, moments[-1], last, width, batch)
+    norms, signal = np.empty(depth), np.empty(depth)
     for layer in range(depth - 1, -1, -1):
         if layer < depth - 1:
             d, e = nv * moments[layer][2] * d, nv * moments[layer][3] * e
         sq = width**2 * (batch * d * h_sq[layer] + batch * (batch - 1) * e * h_cross[layer])
-        out[layer] = math.sqrt(sq) if sq >= 0 else math.nan
-    return out
+        norms[layer] = math.sqrt(sq) if sq >= 0 else math.nan
+        signal[layer] = math.sqrt(d) if d >= 0 else math.nan
+    return norms, signal
 
 
 def lyapunov_gaussian(n: int) -> float:

@@ -37,19 +37,20 @@ def dtype_cost(name: str, width: int) -> float:
     return HALF_COST if name in ("float16", "bfloat16") and width >= HALF_SLOW_WIDTH else 1.0
 
 
-def _net(p: Params, g: torch.Generator) -> nn.Sequential:
-    """Hidden MLP from stabviz.mlp plus a Linear(width, 1) output layer initialised by the same scheme."""
-    spec = MLPSpec(p.train_depth, p.train_width, p.activation, p.init, std=p.std)
-    head = nn.Linear(p.train_width, 1)
+def train_net(p: Params, g: torch.Generator, depth: int, width: int) -> nn.Sequential:
+    """Hidden MLP from stabviz.mlp (p's activation and init) plus a Linear(width, 1) output layer initialised by the
+    same scheme."""
+    spec = MLPSpec(depth, width, p.activation, p.init, std=p.std)
+    head = nn.Linear(width, 1)
     init_weight(head.weight, p.init, p.std, g)
     nn.init.zeros_(head.bias)
     return nn.Sequential(*build_mlp(spec, g, torch.float32, torch.device("cpu")), head)
 
 
-def _data(p: Params, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def train_data(width: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs x ~ N(0, I) and labels y = 1[u . x > 0] for a random teacher u."""
-    x = torch.randn(DATA_SIZE, p.train_width, generator=g)
-    u = torch.randn(p.train_width, generator=g)
+    x = torch.randn(DATA_SIZE, width, generator=g)
+    u = torch.randn(width, generator=g)
     return x, (x @ u > 0).float()
 
 
@@ -84,8 +85,8 @@ def _layer_record(linears: list[nn.Linear], start: list[torch.Tensor]) -> torch.
 def train(p: Params, progress: Progress | None = None) -> Result:
     """SGD on the synthetic task; per-layer gradient norms over (thinned) steps and the loss curve."""
     dev, dt, g = device(p.device), dtype(p.dtype), generator(p.seed)
-    model = _net(p, g).to(device=dev, dtype=dt)
-    x, y = (t.to(device=dev, dtype=dt) for t in _data(p, g))
+    model = train_net(p, g, p.train_depth, p.train_width).to(device=dev, dtype=dt)
+    x, y = (t.to(device=dev, dtype=dt) for t in train_data(p.train_width, g))
     curve, records, recorded = _run(p, model, x, y, g, progress)
     return _result(p, curve, records, recorded, _accuracy(model, x, y))
 

@@ -18,6 +18,7 @@ import torch
 
 from stabviz.experiments import Result, Section
 from stabviz.experiments import initialization_theory as theory
+from stabviz.experiments.initialization_fans import fans, fans_work
 from stabviz.experiments.initialization_hist import histograms
 from stabviz.experiments.initialization_sweep import ELEMENTWISE, streams, sweep, sweep_work
 from stabviz.mlp import INITS, MLPSpec, build_mlp, layer_stats, weight_variance
@@ -53,6 +54,11 @@ class Params(ParamsBase):
     sweep_width: int = param(64, lo=8, hi=512, step=8)
     sweep_batch: int = param(32, lo=1, hi=512, step=8)
     stable_decades: float = param(1.0, lo=0.1, hi=10.0, step=0.1)
+    fan_in: int = param(256, lo=1, hi=4096)
+    fan_out: int = param(64, lo=1, hi=4096)
+    fan_batch: int = param(1024, lo=2, hi=8192)
+    fan_schemes: tuple[str, ...] = param(("xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform"),
+                                         choices=INITS, vocab="init")
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")
@@ -124,7 +130,8 @@ def network(p: Params) -> Result:
     tables = {"profile": pd.concat(profile, ignore_index=True), "rates": pd.DataFrame(rates),
               "histograms": pd.concat(counts, ignore_index=True), "hist_stats": pd.concat(summaries, ignore_index=True)}
     forward_gain, backward_gain = theory.gain_factors(p.activation)
-    return Result(tables, {"forward_gain": forward_gain, "backward_gain": backward_gain})
+    factors = {f"{c}_{r['scheme']}": r[c] for r in rates for c in r if c not in ("scheme", "n_var_w")}
+    return Result(tables, {"forward_gain": forward_gain, "backward_gain": backward_gain, **factors})
 
 
 def _network_work(p: Params) -> float:
@@ -139,4 +146,6 @@ SECTIONS = (
     Section("sweep", sweep, work=sweep_work, uses=(
         "activation", "sweep_depth", "depth_points", "sigma_min", "sigma_max", "sigma_points", "sweep_width",
         "sweep_batch", "stable_decades", "seed", "device", "dtype")),
+    Section("fans", fans, work=fans_work, uses=("fan_in", "fan_out", "fan_batch", "fan_schemes", "std", "seed",
+                                                "device")),
 )

@@ -23,8 +23,32 @@ from stabviz.params import ParamsBase, param
 from stabviz.runtime import DTYPE_NAMES, device, device_param, generator, seed_param
 
 CURVE_POINTS = 401  # points of the dL/dz curves
+MAX_POINTS = 24  # start points a link may list (as many as the ring's largest count)
+POINT_LIMIT = 100.0  # largest |w| or |b| of a listed start
 STEP_COST = 5e5  # multiply-add equivalent of one batched step: torch overhead, about 0.3-0.5 ms on 2 idle cores
 ELEMENT_COST = 100.0  # multiply-adds per element per step (forward and backward)
+
+
+def parse_points(text: str) -> tuple[tuple[float, float], ...]:
+    """Neuron starts written ``w,b;w,b`` (empty: none); ValueError says what is wrong."""
+    items = [item.strip() for item in text.split(";") if item.strip()]
+    if len(items) > MAX_POINTS:
+        raise ValueError(f"at most {MAX_POINTS} points")
+    points = []
+    for item in items:
+        try:
+            w, b = (float(c) for c in item.split(","))
+        except ValueError:
+            raise ValueError(f"'{item[:30]}' is not w,b (points are written w,b;w,b)") from None
+        if not (abs(w) <= POINT_LIMIT and abs(b) <= POINT_LIMIT):  # also refuses inf and nan
+            raise ValueError(f"w and b must lie within ±{POINT_LIMIT:g}")
+        points.append((w, b))
+    return tuple(points)
+
+
+def _check_points(text: str) -> None:
+    """The points field's check: a malformed list falls back to the ring (with a warning naming it)."""
+    parse_points(text)
 
 
 @dataclass(frozen=True)
@@ -35,6 +59,7 @@ class Params(ParamsBase):
     steps: int = param(1000, lo=1, hi=100_000, step=100)
     starts: int = param(6, lo=1, hi=24, widget="slider")
     radius: float = param(5.0, lo=0.0, hi=15.0, step=0.5, widget="slider")
+    points: str = param("", check=_check_points)
     span: float = param(10.0, lo=1.0, hi=30.0, step=0.5)
     grid: int = param(41, lo=11, hi=60)
     z_max: float = param(10.0, lo=1.0, hi=50.0, step=0.5)
@@ -47,8 +72,17 @@ class Params(ParamsBase):
     device: str = device_param()
 
 
+def neuron_starts(p: Params) -> int:
+    """How many neuron starts run: the listed points, else the ring's count."""
+    return len(parse_points(p.points)) or p.starts
+
+
 def _ring(p: Params, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Neuron starts (w0, b0) evenly on a circle; with an even count it holds both saturated corners."""
+    """Neuron starts (w0, b0): the listed points, else evenly on a circle (an even count holds both saturated
+    corners)."""
+    if p.points:
+        w0, b0 = torch.tensor(parse_points(p.points), dtype=torch.float64, device=dev).T
+        return w0, b0
     angles = math.pi / 4 + 2 * math.pi * torch.arange(p.starts, dtype=torch.float64, device=dev) / p.starts
     return p.radius * torch.cos(angles), p.radius * torch.sin(angles)
 
@@ -72,8 +106,24 @@ def neuron(p: Params, progress: Progress | None = None) -> Result:
 
     snaps, fit_step = ld.descend([w, b], objective, p.lr, p.steps, progress)
     path = _neuron_path(p, names, snaps)
-    tables = {"neuron_path": path, "neuron_summary": ld.summary_frame(names, snaps, fit_step.cpu())}
-    return Result(tables, ld.fit_findings("neuron", names, fit_step, snaps)).merge(neuron_surface(p))
+    summary = ld.summary_frame(names, snaps, fit_step.cpu())
+    tables = {"neuron_path": path, "neuron_summary": summary}
+    findings = ld.fit_findings("neuron", names, fit_step, snaps) | _per_start(path, summary)
+    return Result(tables, findings).merge(neuron_surface(p))
+
+
+def _per_start(path: pd.DataFrame, summary: pd.DataFrame) -> dict:
+    """Per loss and start (numbered from 1): final loss and y_hat, |grad| at the start and its closed form."""
+    first, last = path[path["step"] == 0], path[path["step"] == path["step"].max()]
+    out = {}
+    for loss, start, end in summary[["loss", "start", "loss_end"]].itertuples(index=False):
+        at0 = first[(first["loss"] == loss) & (first["start"] == start)].iloc[0]
+        at_end = last[(last["loss"] == loss) & (last["start"] == start)].iloc[0]
+        key = f"neuron_{loss}_{{}}_{start + 1}"
+        out |= {key.format("loss_end"): float(end), key.format("y_hat_end"): float(at_end["y_hat"]),
+                key.format("grad_start"): float(at0["grad_norm"]),
+                key.format("grad_start_theory"): float(at0["grad_norm_theory"])}
+    return out
 
 
 def _neuron_path(p: Params, names: tuple[str, ...], snaps: list[dict]) -> pd.DataFrame:
@@ -170,7 +220,7 @@ def numerics(p: Params) -> Result:
 
 
 def _neuron_work(p: Params) -> float:
-    return (p.steps + 1) * (STEP_COST + ELEMENT_COST * 2 * p.starts) + ELEMENT_COST * 2 * p.grid**2
+    return (p.steps + 1) * (STEP_COST + ELEMENT_COST * 2 * neuron_starts(p)) + ELEMENT_COST * 2 * p.grid**2
 
 
 def _softmax_work(p: Params) -> float:
@@ -182,7 +232,8 @@ def _numerics_work(p: Params) -> float:
 
 
 SECTIONS = (
-    Section("neuron", neuron, uses=("target", "x", "lr", "steps", "starts", "radius", "span", "grid", "device"),
+    Section("neuron", neuron, uses=("target", "x", "lr", "steps", "starts", "radius", "points", "span", "grid",
+                                    "device"),
             work=_neuron_work, long=True),
     Section("neuron_curves", neuron_curves, uses=("target", "z_max"), work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS),
     Section("softmax", softmax, uses=("lr", "steps", "starts", "classes", "confidence", "seed", "device"),

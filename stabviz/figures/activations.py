@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, line_chart, log_profile, series, tooltips
+from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, line_chart, log_profile, series, thin, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.activations import Params
 from stabviz.figures import Block, Figure, Table
@@ -34,10 +34,11 @@ def _saturated_spans(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 def curves_view(result: Result, p: Params, lang: str) -> list[Block]:
     """f(x) and f'(x); shaded where the derivative is below the saturation threshold."""
-    curves = _named(result.tables["curves"], lang)
+    full = _named(result.tables["curves"], lang)
+    curves = thin(full, "x", ["function"])  # a fine grid (x_step) is drawn at about LAYER_ROWS points
     f_chart = line_chart(curves, "x", "f", "function", x_title="x", y_title="f(x)", title=_t("curves.f_title", lang))
     d_chart = line_chart(curves, "x", "df", "function", x_title="x", y_title="f'(x)", title=_t("curves.df_title", lang))
-    spans = alt.Chart(_saturated_spans(curves, p.threshold)).mark_rect(opacity=0.12).encode(
+    spans = alt.Chart(_saturated_spans(full, p.threshold)).mark_rect(opacity=0.12).encode(
         x=alt.X("x:Q"), x2=alt.X2("x2:Q"), color=series("function", legend=LINE_KEY))
     rules = pd.DataFrame({"y": [p.threshold, -p.threshold, 0.25], "label": ["+thr", "-thr", "1/4"]})
     rule = alt.Chart(rules).mark_rule(strokeDash=[3, 3], color="grey").encode(

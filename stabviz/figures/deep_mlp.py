@@ -13,7 +13,8 @@ from stabviz.charts import changes, heatmap, hline, log_profile, thin
 from stabviz.experiments import Result
 from stabviz.experiments.deep_mlp import Params
 from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import scoped, tr
+from stabviz.figures.deep_mlp_sweep import sweep_view
+from stabviz.i18n import choice_label, scoped, tr
 from stabviz.runtime import dtype_range
 
 SCALAR_DTYPES = ("float16", "bfloat16", "float32")  # float64 never gives up at k <= 1000 for these bases
@@ -28,7 +29,9 @@ def _g(x: float) -> str:
 
 
 def flow_view(result: Result, p: Params, lang: str) -> list[Block]:
-    """Weight-gradient norm per layer on a log axis, mean-field theory dashed, the dtype's limits as rules."""
+    """Weight-gradient norm (or mean) per layer on a log axis, mean-field theory dashed, the dtype's limits as rules."""
+    if p.statistic != "norm":
+        return (_mean_view if p.statistic == "mean" else _signal_view)(result, p, lang)
     flow = result.tables["gradient_flow"]
     label = _t("gradient_flow.series", lang, dtype=p.dtype)
     measured = flow[["layer", "weight_grad_norm"]].assign(series=label)
@@ -39,20 +42,103 @@ def flow_view(result: Result, p: Params, lang: str) -> list[Block]:
         y_title=_t("gradient_flow.y", lang), title=_t("gradient_flow.chart_title", lang, depth=p.depth, width=p.width),
         theory=theory, dtype=p.dtype,
     )
+    columns = ["layer", "weight_grad_norm", "state", "zero_frac", "nonfinite_frac", "act_var", "grad_var"]
+    return [
+        Figure("deep_mlp_gradient_flow", chart, _flow_caption(p, lang)),
+        _flow_text(result, lang),
+        *_setup(p, lang),
+        Table("deep_mlp_gradient_flow", _flow_table(flow, columns, lang), _t("gradient_flow.table_caption", lang)),
+    ]
+
+
+def _flow_caption(p: Params, lang: str) -> str:
+    """The chart's caption: what is solid, what is dashed, the dtype's limits, the markers."""
+    sub, _, big = dtype_range(p.dtype)
+    return _t("gradient_flow.caption", lang, dtype=p.dtype, big=f"{big:.3g}", sub=f"{sub:.3g}", batch=p.batch)
+
+
+def _flow_text(result: Result, lang: str) -> str:
     f = result.findings
-    text = _t("gradient_flow.findings", lang, factor=_g(f["flow_factor_per_layer"]),
+    return _t("gradient_flow.findings", lang, factor=_g(f["flow_factor_per_layer"]),
               theory=_g(f["flow_factor_per_layer_theory"]), ratio=_g(f["flow_ratio_first_last"]),
               zero=f["flow_layers_zero"], inf=f["flow_layers_inf"], nan=f["flow_layers_nan"])
-    columns = ["layer", "weight_grad_norm", "state", "zero_frac", "nonfinite_frac", "act_var", "grad_var"]
+
+
+def _setup(p: Params, lang: str) -> list[str]:
+    """A line naming the inputs and the loss when they are not the defaults (N(0, 1) and the sum of the outputs)."""
+    if (p.inputs, p.loss) == ("gaussian", "sum"):
+        return []
+    return [_t("gradient_flow.setup", lang, inputs=choice_label("flow_inputs", p.inputs, lang),
+               loss=choice_label("flow_loss", p.loss, lang))]
+
+
+def _flow_table(flow: pd.DataFrame, columns: list[str], lang: str) -> pd.DataFrame:
+    """The per-layer table with translated states and headers."""
     table = flow[columns].assign(state=[tr(f"common.state.{s}", lang) for s in flow["state"]])
-    table = table.rename(columns={c: _t(f"gradient_flow.col.{c}", lang) for c in columns})
-    sub, normal, big = dtype_range(p.dtype)
+    return table.rename(columns={c: _t(f"gradient_flow.col.{c}", lang) for c in columns})
+
+
+def _mean_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """|mean of dL/dW_l| per layer with its sign written above each point, beside the entries' rms and its theory."""
+    flow = result.tables["gradient_flow"]
+    mean = flow[["layer"]].assign(grad=flow["weight_grad_mean"], series=_t("gradient_flow.series_mean", lang))
+    rms = flow[["layer"]].assign(grad=flow["weight_grad_norm"] / p.width,
+                                 series=_t("gradient_flow.series_rms", lang, dtype=p.dtype))
+    theory = result.tables["gradient_flow_theory"]
+    theory = theory[["layer"]].assign(grad=theory["value"] / p.width, series=_t("gradient_flow.theory_rms", lang))
+    chart = log_profile(
+        pd.concat([mean, rms], ignore_index=True), "layer", "grad", "series", lang=lang,
+        x_title=_t("gradient_flow.x", lang), y_title=_t("gradient_flow.y_mean", lang), theory=theory, dtype=p.dtype,
+        title=_t("gradient_flow.mean_title", lang, depth=p.depth, width=p.width),
+    )
+    chart.layer.append(_signs(mean))
+    f = result.findings
+    text = _t("gradient_flow.mean_findings", lang, first=_g(f["flow_mean_first"]), last=_g(f["flow_mean_last"]),
+              ratio=_g(f["flow_mean_ratio_first_last"]), factor=_g(f["flow_mean_factor_per_layer"]),
+              pos=f["flow_mean_positive_layers"], neg=f["flow_mean_negative_layers"])
+    columns = ["layer", "weight_grad_mean", "weight_grad_norm", "state", "act_deriv_mean", "act_deriv_max",
+               "zero_frac", "nonfinite_frac"]
     return [
-        Figure("deep_mlp_gradient_flow", chart, _t("gradient_flow.caption", lang, dtype=p.dtype, big=f"{big:.3g}",
-                                                  sub=f"{sub:.3g}", batch=p.batch)),
-        text,
-        Table("deep_mlp_gradient_flow", table, _t("gradient_flow.table_caption", lang)),
+        Figure("deep_mlp_gradient_mean", chart, _t("gradient_flow.mean_caption", lang, width=p.width)),
+        text, _flow_text(result, lang), _derivative_text(result, lang), *_setup(p, lang),
+        Table("deep_mlp_gradient_flow", _flow_table(flow, columns, lang), _t("gradient_flow.table_caption", lang)),
     ]
+
+
+def _derivative_text(result: Result, lang: str) -> str:
+    """f'(z) over every unit: the diagonal of each layer's Jacobian (ReLU: 0 or 1; sigmoid: at most 1/4)."""
+    f = result.findings
+    return _t("gradient_flow.derivatives", lang, dmax=_g(f["flow_act_derivative_max"]),
+              dmean=_g(f["flow_act_derivative_mean"]), binary=_g(f["flow_act_derivative_binary_frac"]))
+
+
+def _signal_view(result: Result, p: Params, lang: str) -> list[Block]:
+    """rms of dL/dz_l per layer (the product of the Jacobians above layer l) on a log axis, mean-field dashed."""
+    flow = result.tables["gradient_flow"]
+    measured = flow[["layer"]].assign(grad=np.sqrt(flow["grad_ms"]),
+                                      series=_t("gradient_flow.series_signal", lang, dtype=p.dtype))
+    theory = result.tables["gradient_flow_signal_theory"]
+    theory = theory[["layer"]].assign(grad=theory["value"], series=_t("gradient_flow.theory", lang))
+    chart = log_profile(measured, "layer", "grad", "series", lang=lang, x_title=_t("gradient_flow.x", lang),
+                        y_title=_t("gradient_flow.y_signal", lang), theory=theory, dtype=p.dtype,
+                        title=_t("gradient_flow.signal_title", lang, depth=p.depth, width=p.width))
+    f = result.findings
+    text = _t("gradient_flow.signal_findings", lang, factor=_g(f["flow_signal_factor_per_layer"]),
+              theory=_g(f["flow_signal_factor_per_layer_theory"]), ratio=_g(f["flow_signal_ratio_first_last"]))
+    columns = ["layer", "grad_var", "act_deriv_mean", "act_deriv_max", "weight_grad_norm", "state"]
+    return [
+        Figure("deep_mlp_gradient_signal", chart, _t("gradient_flow.signal_caption", lang)),
+        text, _derivative_text(result, lang), *_setup(p, lang),
+        Table("deep_mlp_gradient_flow", _flow_table(flow, columns, lang), _t("gradient_flow.table_caption", lang)),
+    ]
+
+
+def _signs(mean: pd.DataFrame) -> alt.Chart:
+    """"+" or "−" above each finite, nonzero mean (the y channel comes from the layered chart: |mean| on its axis)."""
+    finite = mean[np.isfinite(mean["grad"]) & (mean["grad"] != 0)]
+    signs = finite.assign(y=finite["grad"].abs(), sign=np.where(finite["grad"] > 0, "+", "−"))
+    return alt.Chart(signs[["layer", "y", "sign"]]).mark_text(dy=-11, fontSize=13, fontWeight="bold").encode(
+        x=alt.X("layer:Q"), text=alt.Text("sign:N"))
 
 
 def products_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -154,4 +240,5 @@ def _change_chart(layers: pd.DataFrame, p: Params, lang: str) -> alt.LayerChart:
                        y_title=_t("training.change_y", lang), title=_t("training.change_title", lang, steps=p.steps))
 
 
-VIEWS = {"gradient_flow": flow_view, "products": products_view, "scalar": scalar_view, "training": training_view}
+VIEWS = {"gradient_flow": flow_view, "products": products_view, "scalar": scalar_view, "training": training_view,
+         "lr_sweep": sweep_view}

@@ -13,6 +13,7 @@ from stabviz.charts import HEIGHT, WIDTH, label, log_profile, resolve, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.initialization import Params
 from stabviz.figures import Block, Figure, Table
+from stabviz.figures.initialization_fans import fans_view
 from stabviz.i18n import choice_label, scoped, tr
 from stabviz.states import state_of
 
@@ -198,4 +199,4 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     ]
 
 
-VIEWS = {"network": network_view, "sweep": sweep_view}
+VIEWS = {"network": network_view, "sweep": sweep_view, "fans": fans_view}

@@ -9,7 +9,7 @@ import pandas as pd
 
 from stabviz.charts import line_chart, log_profile, thin
 from stabviz.experiments import Result
-from stabviz.experiments.loss_pairing import Params
+from stabviz.experiments.loss_pairing import Params, neuron_starts, parse_points
 from stabviz.figures import Block, Figure, Table
 from stabviz.figures.surface_plots import names as surface_names
 from stabviz.figures.surface_plots import surface_map
@@ -30,18 +30,23 @@ def _log_steps(df: pd.DataFrame, points: int = LOG_STEPS) -> pd.DataFrame:
     return df[df["step"].isin(np.r_[keep, last])]
 
 
-def _labelled(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Display names of losses and starts (the data's values stay neutral)."""
+def _labelled(df: pd.DataFrame, lang: str, points: tuple[tuple[float, float], ...] = ()) -> pd.DataFrame:
+    """Display names of losses and starts, a listed start with its (w, b) (the data's values stay neutral)."""
     out = df.assign(loss=[_t(f"names.{v}", lang) for v in df["loss"]])
-    return out.assign(start=[_t("start_n", lang, n=s + 1) for s in out["start"]]) if "start" in out else out
+    if "start" not in out:
+        return out
+    if points:
+        return out.assign(start=[_t("start_at", lang, n=s + 1, w=f"{points[s][0]:g}", b=f"{points[s][1]:g}")
+                                 for s in out["start"]])
+    return out.assign(start=[_t("start_n", lang, n=s + 1) for s in out["start"]])
 
 
 def _fit(value: float) -> str:
     return "—" if np.isnan(value) else f"{value:.0f}"
 
 
-def _summary_table(summary: pd.DataFrame, lang: str) -> pd.DataFrame:
-    table = _labelled(summary, lang)
+def _summary_table(summary: pd.DataFrame, lang: str, points: tuple[tuple[float, float], ...] = ()) -> pd.DataFrame:
+    table = _labelled(summary, lang, points)
     return table.rename(columns={c: _t(f"col.{c}", lang) for c in table.columns})
 
 
@@ -58,7 +63,7 @@ def _map(result: Result, p: Params, loss: str, lang: str) -> alt.LayerChart:
     box = (-p.span, p.span, -p.span, p.span)
     surface = result.tables["neuron_surface"]
     grid = surface[surface["loss"] == loss].drop(columns="loss").rename(columns={"w": "x", "b": "y", "value": "loss"})
-    path = _labelled(result.tables["neuron_path"].query("loss == @loss"), lang)
+    path = _labelled(result.tables["neuron_path"].query("loss == @loss"), lang, parse_points(p.points))
     path = path.rename(columns={"w": "x", "b": "y", "loss": "name", "loss_value": "loss"})
     path = path.assign(status=_status(path, p.span))[["start", "step", "x", "y", "loss", "status"]]
     names = surface_names(lang) | {"loss": _t(f"names.{loss}", lang)}  # the markers named as on every map
@@ -67,9 +72,10 @@ def _map(result: Result, p: Params, loss: str, lang: str) -> alt.LayerChart:
                        names=names, title=title, axes=("w", "b"))
 
 
-def _per_step(path: pd.DataFrame, starts: int, lang: str, prefix: str) -> list[Figure]:
+def _per_step(path: pd.DataFrame, starts: int, lang: str, prefix: str,
+              points: tuple[tuple[float, float], ...] = ()) -> list[Figure]:
     """Loss and |gradient| per step on log-log axes; the gradient's closed form dashed beside autograd."""
-    data = _labelled(_log_steps(path), lang).assign(step1=lambda d: d["step"] + 1)
+    data = _labelled(_log_steps(path), lang, points).assign(step1=lambda d: d["step"] + 1)
     dash = "start" if starts > 1 else None
     kw = {"lang": lang, "x_log": True, "dash": dash, "x_title": _t("step1", lang)}
     loss = log_profile(data[["step1", "loss", "start", "loss_value"]], "step1", "loss_value", "loss",
@@ -93,12 +99,13 @@ def _fit_text(result: Result, prefix: str, losses: tuple[str, str], starts: int,
 
 def neuron_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Both maps with the paths, loss and |grad| per step, and the per-start summary."""
-    path = result.tables["neuron_path"]
+    path, points, starts = result.tables["neuron_path"], parse_points(p.points), neuron_starts(p)
     maps = [Figure(f"loss_pairing_map_{loss}", _map(result, p, loss, lang), _t(f"neuron.map_caption_{loss}", lang))
             for loss in ("mse", "bce")]
     return [
-        _fit_text(result, "neuron", ("mse", "bce"), p.starts, lang), *maps, *_per_step(path, p.starts, lang, "neuron"),
-        Table("loss_pairing_neuron_summary", _summary_table(result.tables["neuron_summary"], lang),
+        _fit_text(result, "neuron", ("mse", "bce"), starts, lang), *maps,
+        *_per_step(path, starts, lang, "neuron", points),
+        Table("loss_pairing_neuron_summary", _summary_table(result.tables["neuron_summary"], lang, points),
               _t("summary_caption", lang)),
     ]
 

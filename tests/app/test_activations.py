@@ -47,3 +47,12 @@ def test_emptying_the_multiselect_warns_and_keeps_a_safe_choice():
     assert not problems(at)
     assert any("functions" in w.value for w in at.warning)
     assert charts(at)
+
+
+def test_the_notes_grid_sigmoid_from_minus_8_to_8_in_steps_of_a_tenth():
+    at = open_page("activations", {"functions": "sigmoid", "x_max": "8", "x_step": "0.1"})  # Lesson 2, scene 1
+    assert not problems(at) and not at.warning
+    assert value(at, "activations", "x_step") == 0.1
+    assert len(charts(at)) == 2
+    xs = sorted({round(r["x"], 9) for r in chart_rows(at, 0) if "x" in r and "f" in r})
+    assert len(xs) == 161 and xs[0] == -8 and xs[-1] == 8 and 0.0 in xs

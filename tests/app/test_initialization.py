@@ -83,3 +83,12 @@ def test_chinese_link_renders_chinese_charts(tab):
     assert not problems(at)
     assert CJK.search(at.title[0].value)
     assert charts(at) and all(CJK.search(str(c.get("title"))) for c in charts(at))
+
+
+def test_the_xavier_and_he_tab_draws_one_layers_factors():
+    at = open_page("initialization", {"tab": "fans", "fan_in": "100", "fan_out": "400"})  # Lesson 2, scene 4
+    assert not problems(at) and not at.warning
+    rows = chart_rows(at, chart_index(at, "one 100 → 400 layer"))
+    assert {r.get("scheme") for r in rows if "measured" in r} >= {"Xavier/Glorot normal", "He/Kaiming normal (fan_in)"}
+    assert "2 / (n_in + n_out) = **0.004**" in " ".join(m.value for m in at.markdown)
+    assert len(at.dataframe) == 1

@@ -62,3 +62,21 @@ def test_chinese_link_renders_chinese():
     assert "数值稳定性" in " ".join(h.value for h in at.subheader)
     assert "BCELoss 会把 log 截断在 −100" in " ".join(m.value for m in at.markdown)
     assert any("各写法与各数据类型" in str(c.get("title")) for c in charts(at))
+
+
+def test_the_notes_neuron_starts_at_the_listed_points():
+    link = {"target": "0", "lr": "0.15", "steps": "200", "points": "3,2;2,2;2,0"}  # Lesson 5, scene 12
+    at = open_page("loss_pairing", link)
+    assert not problems(at) and not at.warning
+    assert value(at, "loss_pairing", "points") == "3,2;2,2;2,0"
+    assert len(charts(at)) == 4
+    starts = {r.get("start") for r in chart_rows(at, chart_index(at, "MSE"))}
+    assert {"start 1 (3, 2)", "start 2 (2, 2)", "start 3 (2, 0)"} <= starts
+    assert "BCE 3 of 3" in " ".join(m.value for m in at.markdown)
+
+
+def test_malformed_points_warn_by_name_and_fall_back_to_the_ring():
+    at = open_page("loss_pairing", {**FAST, "points": "3;2"})
+    assert not problems(at)
+    assert "points:" in " ".join(w.value for w in at.warning)
+    assert value(at, "loss_pairing", "points") == ""

@@ -97,3 +97,48 @@ def test_params_reject_out_of_range_values_by_name():
         act.Params(depth=5000)
     with pytest.raises(ValueError, match="functions must be sigmoid, tanh"):
         act.Params(functions=("swish2",))
+
+
+def test_a_step_gives_the_notes_grid_from_minus_8_to_8_by_a_tenth():
+    """x_max = 8, x_step = 0.1: 161 points -8, -7.9, ..., 8 (as arange(-8, 8.1, 0.1)); sigmoid' peaks at 1/4 at 0,
+    equals s(1 - s) (the formula, float64) and is s(8)(1 - s(8)) = 3.35e-4 at the end."""
+    r = section("curves", act.Params(functions=("sigmoid",), x_max=8.0, x_step=0.1))
+    x = r.tables["curves"]["x"].to_numpy()
+    np.testing.assert_allclose(x, np.round(np.arange(-80, 81) / 10, 12), atol=1e-12)
+    f = r.findings
+    assert f["grid_points"] == 161 and f["grid_step"] == pytest.approx(0.1)
+    assert f["max_df_sigmoid"] == pytest.approx(0.25, abs=1e-15)
+    assert f["argmax_df_sigmoid"] == pytest.approx(0, abs=1e-9)
+    s8 = 1 / (1 + math.exp(-8))
+    assert f["df_at_x_max_sigmoid"] == pytest.approx(s8 * (1 - s8), rel=1e-12)
+    df = r.tables["curves"]["df"].to_numpy()
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(df, s * (1 - s), atol=1e-15)
+
+
+def test_without_a_step_the_grid_is_the_old_241_points():
+    """x_step = 0 keeps what links opened before: 241 evenly spaced points over [-x_max, x_max]."""
+    x = section("curves").tables["curves"].query("function == 'sigmoid'")["x"].to_numpy()
+    np.testing.assert_allclose(x, np.linspace(-6, 6, 241), atol=1e-12)
+
+
+def test_a_too_fine_step_is_widened_to_cover_the_range():
+    """x_max = 50, x_step = 0.001 would need 100001 points: the step widens to 0.005 and the grid still ends at 50;
+    the chart sends every function at most LAYER_ROWS rows."""
+    from stabviz.charts import LAYER_ROWS
+    from stabviz.figures.activations import curves_view
+
+    p = act.Params(functions=("sigmoid", "tanh"), x_max=50.0, x_step=0.001)
+    r = section("curves", p)
+    assert r.findings["grid_points"] == act.MAX_GRID and r.findings["grid_last"] == pytest.approx(50.0)
+    spec = curves_view(r, p, "en")[0].spec("en")
+    assert sum(len(rows) for rows in spec["datasets"].values()) <= LAYER_ROWS + 2  # + each function's last x
+
+
+def test_chain_findings_compare_the_product_with_its_theory():
+    """Sigmoid, input std 2, 100 factors: the median product and exp(L E ln f') agree within a factor 3, below the
+    bound (1/4)^100."""
+    f = section("chain", act.Params(functions=("sigmoid",))).findings
+    assert f["chain_last_bound_sigmoid"] == pytest.approx(0.25**100, rel=1e-9)
+    assert 1 / 3 < f["chain_last_sigmoid"] / f["chain_last_typical_sigmoid"] < 3
+    assert f["chain_last_sigmoid"] < f["chain_last_bound_sigmoid"]

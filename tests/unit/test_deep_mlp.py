@@ -196,3 +196,26 @@ def test_theory_resolves_wide_preactivations_where_the_net_explodes() -> None:
     theory = dm.gradient_flow(p).tables["gradient_flow_theory"].set_index("layer")["value"]
     assert table.loc[1] > 1e10 * table.loc[60]  # exploding towards the input
     assert abs(math.log10(theory.loc[1]) - math.log10(table.loc[1])) < 3  # within 3 decades after 60 layers
+
+
+def test_scalar_findings_name_the_lectures_numbers() -> None:
+    """1.5^100 = 4.07e17 and 0.8^100 = 2.04e-10 (float64, beside math.pow); float16 has 65504 and 2^-24, so its
+    1.5^100 is inf and its 0.8^100 is 0."""
+    f = dm.scalar(dm.Params()).findings
+    assert f["grow_power_float64"] == pytest.approx(1.5**100, rel=1e-12)
+    assert f["shrink_power_float64"] == pytest.approx(0.8**100, rel=1e-12)
+    assert f["grow_power_exact"] == pytest.approx(4.0656e17, rel=1e-4)
+    assert f["shrink_power_exact"] == pytest.approx(2.037e-10, rel=1e-3)
+    assert f["float16_max"] == 65504 and f["float16_smallest_subnormal"] == 2.0**-24
+    assert math.isinf(f["grow_power_float16"]) and f["shrink_power_float16"] == 0
+
+
+def test_products_final_size_is_the_lyapunov_prediction() -> None:
+    """D2L's 4 x 4 demo, a matrix times 100 more: log10 ||product|| ~ log10(2) + 101 lambda_1 / ln 10 = 24.8 (entries
+    ~1e25); 20 runs average within a decade, and the largest entry is within a decade of the norm."""
+    f = dm.products(dm.Params(mat_count=101, mat_runs=20, dtype="float64")).findings
+    theory = math.log10(2) + 101 * lyapunov_gaussian(4) / math.log(10)
+    assert f["products_log10_norm_last_theory"] == pytest.approx(theory, rel=1e-12)
+    assert f["products_log10_norm_last"] == pytest.approx(theory, abs=1.0)
+    assert 0 <= f["products_log10_norm_last"] - f["products_log10_max_entry_last"] < 1
+    assert f["lyapunov_growth_per_matrix_theory"] == pytest.approx(math.exp(lyapunov_gaussian(4)), rel=1e-12)

@@ -16,7 +16,7 @@ from stabviz.experiments.initialization_hist import output_bounds
 from stabviz.mlp import INITS, init_weight, weight_variance
 from stabviz.runtime import BudgetError, generator
 
-NETWORK, SWEEP = init.SECTIONS
+NETWORK, SWEEP, FANS = init.SECTIONS
 
 
 def _network(**kw) -> dict[str, pd.DataFrame]:
@@ -143,7 +143,7 @@ def test_same_seed_same_numbers():
     for section in init.SECTIONS:
         a, b = (run_section(section, init.Params(**kw)) for _ in range(2))
         c = run_section(section, init.Params(**kw, seed=7))
-        name = "profile" if section is NETWORK else "sweep"
+        name = {"network": "profile", "sweep": "sweep", "fans": "fans"}[section.name]
         pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
         assert not a.tables[name].equals(c.tables[name])
 
@@ -171,3 +171,52 @@ def test_output_bounds_of_activations():
     assert output_bounds("tanh") == (-1.0, 1.0)
     assert output_bounds("sigmoid") == (0.0, 1.0)
     assert output_bounds("relu") == (0.0, math.inf)
+
+
+def test_fans_weights_have_each_schemes_variance_and_bound() -> None:
+    """n_in = 256, n_out = 64: Xavier sigma^2 = 2 / 320, He 2 / 256 (measured over 16384 weights within 5%); the
+    uniform ones reach their bound a = sqrt(6 / (n_in + n_out)) and sqrt(6 / n_in) within 0.5% and never pass it."""
+    t = run_section(FANS, init.Params()).tables["fans"].set_index("scheme")
+    assert t.loc["xavier_normal", "var_w_theory"] == pytest.approx(2 / 320)
+    assert t.loc["kaiming_normal", "var_w_theory"] == pytest.approx(2 / 256)
+    np.testing.assert_allclose(t["var_w"], t["var_w_theory"], rtol=0.05)
+    for scheme, a in (("xavier_uniform", math.sqrt(6 / 320)), ("kaiming_uniform", math.sqrt(6 / 256))):
+        assert t.loc[scheme, "bound_theory"] == pytest.approx(a, rel=1e-12)
+        assert a * 0.995 < t.loc[scheme, "max_abs_w"] <= a
+    assert math.isnan(t.loc["xavier_normal", "bound_theory"])
+
+
+def test_fans_forward_and_backward_factors_are_n_in_and_n_out_times_the_variance() -> None:
+    """Var(Wx) / Var(x) = n_in sigma^2, Var(W^T g) / Var(g) = n_out sigma^2, after ReLU half the first (within 8%):
+    Xavier gives 1.6 and 0.4 for 256 -> 64 (their mean is 1), He keeps 1 after ReLU."""
+    t = run_section(FANS, init.Params()).tables["fans"].set_index("scheme")
+    for kind in ("forward", "backward", "forward_relu"):
+        np.testing.assert_allclose(t[kind], t[f"{kind}_theory"], rtol=0.08)
+    assert t.loc["xavier_normal", "forward_theory"] == pytest.approx(1.6)
+    assert t.loc["xavier_normal", "backward_theory"] == pytest.approx(0.4)
+    assert t.loc["kaiming_normal", "forward_relu_theory"] == pytest.approx(1.0)
+
+
+def test_fans_square_layer_keeps_both_ways_with_xavier() -> None:
+    """n_in = n_out: Xavier is 1 / n, and both factors are 1 (measured within 8%)."""
+    f = run_section(FANS, init.Params(fan_in=128, fan_out=128, fan_schemes=("xavier_normal",))).findings
+    assert f["fans_forward_theory_xavier_normal"] == pytest.approx(1.0)
+    assert f["fans_backward_xavier_normal"] == pytest.approx(1.0, rel=0.08)
+    assert f["fans_forward_xavier_normal"] == pytest.approx(1.0, rel=0.08)
+
+
+def test_network_findings_carry_each_schemes_factors() -> None:
+    """ReLU: He keeps the forward second moment per layer (theory 1), Xavier halves it (theory 1/2)."""
+    f = run_section(NETWORK, init.Params(activation="relu", schemes=("xavier_normal", "kaiming_normal"))).findings
+    assert f["forward_theory_kaiming_normal"] == pytest.approx(1.0, rel=1e-6)
+    assert f["forward_theory_xavier_normal"] == pytest.approx(0.5, rel=1e-6)
+    assert f["forward_measured_kaiming_normal"] == pytest.approx(1.0, rel=0.1)
+    assert f["forward_measured_xavier_normal"] == pytest.approx(0.5, rel=0.1)
+
+
+def test_fans_work_counts_the_schemes_and_refuses_huge_layers() -> None:
+    """Twice the schemes, twice the work; 4096 x 4096 with 8192 samples is refused."""
+    assert FANS.work(init.Params(fan_schemes=("normal", "uniform"))) == pytest.approx(
+        2 * FANS.work(init.Params(fan_schemes=("normal",))))
+    with pytest.raises(BudgetError):
+        run_section(FANS, init.Params(fan_in=4096, fan_out=4096, fan_batch=8192))

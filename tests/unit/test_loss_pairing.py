@@ -194,3 +194,51 @@ def test_numerics_result_handles_one_dtype() -> None:
     result = numerics_result(("float64",), 1000.0, 11, CPU)
     assert set(result.tables["numerics"]["dtype"]) == {"float64"}
     assert math.isnan(result.findings["naive_sigmoid_breaks_float32"])
+
+
+NOTES = {"target": 0, "lr": 0.15, "steps": 200, "points": "3,2;2,2;2,0"}  # Lesson 5, scene 12
+
+
+def test_points_parse_and_refuse_what_they_should() -> None:
+    """w,b;w,b with spaces and a trailing ';'; refused: a lone number, a non-number, inf, |w| > 100, 25 points."""
+    assert lp.parse_points(" 3, 2; 2,2 ;2,0;") == ((3.0, 2.0), (2.0, 2.0), (2.0, 0.0))
+    assert lp.parse_points("") == ()
+    for bad in ("3", "a,b", "inf,0", "101,0", ";".join(["1,1"] * 25)):
+        with pytest.raises(ValueError):
+            lp.parse_points(bad)
+    params, issues = lp.Params.parse({"points": "3;2"})
+    assert params.points == "" and issues[0].name == "points"
+
+
+def test_neuron_starts_at_the_listed_points() -> None:
+    """The paths begin at (3, 2), (2, 2), (2, 0) for both losses; the ring's count and radius no longer matter."""
+    path = run_section(SECTION["neuron"], lp.Params(**NOTES)).tables["neuron_path"]
+    first = path[path["step"] == 0].sort_values(["loss", "start"])
+    np.testing.assert_array_equal(first[["w", "b"]].to_numpy(), [[3, 2], [2, 2], [2, 0]] * 2)
+    assert lp.neuron_starts(lp.Params(**NOTES)) == 3
+
+
+def test_bce_gradient_at_the_start_is_error_times_input() -> None:
+    """dBCE/dw = (y_hat - y) x and dBCE/db = y_hat - y (x = 1, y = 0): |grad| = sigmoid(w + b) sqrt(2);
+    dMSE/dz = 2 (y_hat - y) y_hat (1 - y_hat) is smaller by 2 y_hat (1 - y_hat) <= 1/2."""
+    f = run_section(SECTION["neuron"], lp.Params(**NOTES)).findings
+    for i, (w, b) in enumerate(((3, 2), (2, 2), (2, 0)), start=1):
+        y_hat = 1 / (1 + math.exp(-(w + b)))
+        assert f[f"neuron_bce_grad_start_{i}"] == pytest.approx(y_hat * math.sqrt(2), rel=1e-12)
+        assert f[f"neuron_mse_grad_start_{i}"] == pytest.approx(2 * y_hat**2 * (1 - y_hat) * math.sqrt(2), rel=1e-12)
+
+
+def test_mse_stalls_where_bce_fits() -> None:
+    """From (3, 2) after 200 steps at lr 0.15, MSE still predicts y_hat > 0.9 (loss > 0.8) while BCE is below 0.05;
+    BCE fits every start, MSE's final loss is higher at every start."""
+    f = run_section(SECTION["neuron"], lp.Params(**NOTES)).findings
+    assert f["neuron_mse_y_hat_end_1"] > 0.9 and f["neuron_mse_loss_end_1"] > 0.8
+    assert f["neuron_bce_loss_end_1"] < 0.05 and f["neuron_bce_fitted"] == 3
+    for i in (1, 2, 3):
+        assert f[f"neuron_bce_y_hat_end_{i}"] < f[f"neuron_mse_y_hat_end_{i}"]
+
+
+def test_neuron_work_counts_the_listed_points() -> None:
+    """Listing 24 points costs what a ring of 24 does."""
+    listed = lp.Params(points=";".join(["1,1"] * 24))
+    assert SECTION["neuron"].work(listed) == pytest.approx(SECTION["neuron"].work(lp.Params(starts=24)))

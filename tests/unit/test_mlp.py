@@ -81,3 +81,19 @@ def test_moments_of_tensors_of_every_size_share_one_buffer_correctly() -> None:
         else:
             assert v == pytest.approx(t.double().var().item(), rel=1e-12)
             assert ms == pytest.approx(t.double().square().mean().item(), rel=1e-12)
+
+
+def test_a_given_loss_replaces_the_readout_and_pre_activations_are_kept() -> None:
+    """loss = MSELoss against zeros: the weight-gradient norms are torch.autograd's for that loss, and keep_pre
+    receives each layer's pre-activation W h."""
+    model, x = _net()
+    weights = [lin.weight for lin in model[::2]]
+    out = model(x)
+    grads = torch.autograd.grad(torch.nn.functional.mse_loss(out, torch.zeros_like(out)), weights)
+    pre: dict[int, torch.Tensor] = {}
+    table, outputs = layer_stats(model, x, loss=lambda o: torch.nn.functional.mse_loss(o, torch.zeros_like(o)),
+                                 keep_pre=pre)
+    np.testing.assert_allclose(table["weight_grad_norm"], [g.double().norm().item() for g in grads], rtol=1e-6)
+    assert sorted(pre) == [1, 2, 3, 4]
+    torch.testing.assert_close(pre[1], model[0](x).detach())
+    torch.testing.assert_close(pre[3], model[4](outputs[2]).detach())
