@@ -47,8 +47,9 @@ CLOSED_FORMS = {  # f' written with f, as lecture notes do: sigma' = sigma (1 - 
 
 
 def grid_step(p: Params) -> float:
-    """The curves' step: x_step, widened where the range would need more than MAX_GRID points; 0 without a step."""
-    return max(p.x_step, 2 * p.x_max / (MAX_GRID - 1)) if p.x_step > 0 else 0.0
+    """The curves' step: x_step, widened where the range would need more than MAX_GRID points and at most the
+    range (two points, -x_max and x_max); 0 without a step."""
+    return min(max(p.x_step, 2 * p.x_max / (MAX_GRID - 1)), 2 * p.x_max) if p.x_step > 0 else 0.0
 
 
 def grid_points(p: Params) -> int:

@@ -38,7 +38,7 @@ def _scheme_row(p: Any, scheme: str, x: torch.Tensor, g_out: torch.Tensor) -> di
     x_ms, g_ms = _second_moment(x), _second_moment(g_out)
     return {
         "scheme": scheme,
-        "var_w": float(w.var()), "var_w_theory": var,
+        "var_w": float(w.var(correction=0)), "var_w_theory": var,
         "max_abs_w": float(w.abs().max()), "bound_theory": math.sqrt(3 * var) if scheme in UNIFORM else math.nan,
         "forward": _second_moment(forward) / x_ms, "forward_theory": p.fan_in * var,
         "backward": _second_moment(g_out @ w) / g_ms, "backward_theory": p.fan_out * var,

@@ -142,3 +142,10 @@ def test_chain_findings_compare_the_product_with_its_theory():
     assert f["chain_last_bound_sigmoid"] == pytest.approx(0.25**100, rel=1e-9)
     assert 1 / 3 < f["chain_last_sigmoid"] / f["chain_last_typical_sigmoid"] < 3
     assert f["chain_last_sigmoid"] < f["chain_last_bound_sigmoid"]
+
+
+def test_a_step_wider_than_the_range_still_draws_both_ends():
+    """x_max = 0.5, x_step = 10: the step shrinks to the range, and the grid is -0.5 and 0.5."""
+    r = section("curves", act.Params(functions=("sigmoid",), x_max=0.5, x_step=10.0))
+    assert r.findings["grid_points"] == 2 and r.findings["grid_step"] == pytest.approx(1.0)
+    np.testing.assert_allclose(r.tables["curves"]["x"], [-0.5, 0.5])
