@@ -2,7 +2,8 @@
 
 Values are classified into a ``state`` (finite / zero / inf / nan: `stabviz.logscale`); finite values
 are drawn as they are, zeros as ▼ on the floor of the axis ("underflow to 0"), inf as ▲ on its ceiling
-("overflow") and nan as ✕ on the ceiling. A dtype's representable range can be drawn as rules.
+("overflow") and nan as ✕ on the ceiling. A dtype's representable range can be drawn as rules. Series differ
+in colour and in shape, theory is dashed (`stabviz.chart_style`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from stabviz.chart_style import PALETTE, THEORY_DASH, marked, names, point_layer, series, series_scales
 from stabviz.i18n import tr
 from stabviz.logscale import exact_text, for_log, log_domain, log_y
 from stabviz.runtime import dtype_range
@@ -27,18 +29,6 @@ STATE_SHAPES = {"zero": "triangle-down", "inf": "triangle-up", "nan": X_SHAPE}
 
 LAYER_ROWS = 2400  # most rows one chart layer sends to the browser (each costs it ~0.1 ms: bench/README.md)
 LINE_KEY = alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2)  # a legend key drawn as the line
-
-
-def series(
-    field: str, channel: type = alt.Color, legend: alt.Legend | alt.UndefinedType = alt.Undefined,
-) -> alt.FieldChannelMixin:
-    """A nominal colour (or ``channel``: dash) per series, in the data's order rather than the alphabet's:
-    the data follow the engine's (and the link's) order, so a series keeps its colour in every language.
-
-    A faint fill drawn under its series' lines (a band, a shaded span) passes ``legend=LINE_KEY``: a shared
-    legend takes its keys from the first layer, and would show every series as a pale swatch.
-    """
-    return channel(f"{field}:N", title=None, sort=None, legend=legend)
 
 
 def tooltips(fields) -> list[alt.Tooltip]:
@@ -57,7 +47,8 @@ def log_profile(
     title: str = "", dash: str | None = None, theory: pd.DataFrame | None = None,
     dtype: str | Sequence[str] | None = None, x_log: bool = False,
 ) -> alt.LayerChart:
-    """Measured series on a log y axis, optional dashed theory lines, markers for 0/inf/nan, dtype rules."""
+    """Measured series on a log y axis (each its colour and shape), optional dashed theory lines, markers for
+    0/inf/nan, dtype rules."""
     values = [df[y]] + ([theory[y]] if theory is not None else [])
     domain = log_domain(np.concatenate([np.asarray(v, dtype=float) for v in values]))
     if dtype:
@@ -65,10 +56,18 @@ def log_profile(
     data = for_log(df, y, domain).rename(columns={y: "y"})
     x_scale = alt.Scale(type="log") if x_log else alt.Undefined
     x_enc = alt.X(f"{x}:Q", title=x_title, axis=_counting(df[x]), scale=x_scale)
-    layers = [_lines(data, x_enc, color, dash, tr("common.chart.measured", lang))]
+    measured = names(df[color])
+    states = {tr(f"common.state.{s}", lang): shape for s, shape in STATE_SHAPES.items()}
+    scales = series_scales(measured, _theory_only(theory, color, measured), states)
+    finite = data[data["state"] == "finite"]
+    finite = finite.assign(kind=tr("common.chart.measured", lang), marked=marked(finite, [color, dash]))
+    layers = [_lines(finite, x_enc, color, dash, scales, _tooltip(data))]
     if theory is not None:
-        layers.append(_theory_lines(for_log(theory, y, domain).rename(columns={y: "y"}), x, x_enc, color, lang))
-    layers.append(_markers(data, x_enc, color, lang))
+        layers.append(_theory_lines(for_log(theory, y, domain).rename(columns={y: "y"}), x, x_enc, color, lang,
+                                    scales))
+    layers.append(point_layer(finite, x=x_enc, color=series(color, scale=scales["color"]),
+                              shape=series(color, alt.Shape, scale=scales["shape"]), tooltip=_tooltip(data)))
+    layers.append(_markers(data, x_enc, color, lang, scales))
     if dtype:
         layers += dtype_rules(dtype, domain, lang)
     chart = alt.layer(*layers, title=title, width=WIDTH, height=HEIGHT, resolve=resolve(color="shared"))
@@ -80,32 +79,38 @@ def _counting(x: pd.Series) -> alt.Axis | alt.UndefinedType:
     return alt.Axis(tickMinStep=1) if pd.api.types.is_integer_dtype(x) else alt.Undefined
 
 
-def _lines(data: pd.DataFrame, x_enc: alt.X, color: str, dash: str | None, kind: str) -> alt.Chart:
-    finite = data[data["state"] == "finite"].assign(kind=kind)
-    enc = {"color": series(color), "tooltip": _tooltip(data)}
+def _theory_only(theory: pd.DataFrame | None, color: str, measured: list) -> list:
+    """The series that have a theory line and no measured one (a chart's single "theory" curve)."""
+    return [] if theory is None else [n for n in names(theory[color]) if n not in measured]
+
+
+def _lines(finite: pd.DataFrame, x_enc: alt.X, color: str, dash: str | None, scales: dict[str, alt.Scale],
+           tooltip: list[alt.Tooltip]) -> alt.Chart:
+    """The measured lines through the finite rows, in their series' colour (and ``dash`` field's dash)."""
+    enc = {"color": series(color, scale=scales["color"]), "tooltip": tooltip}
     if dash:
         enc["strokeDash"] = series(dash, alt.StrokeDash)
         enc["detail"] = alt.Detail(f"{dash}:N")
-    return alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(x=x_enc, **enc)
+    return alt.Chart(finite).mark_line().encode(x=x_enc, **enc)
 
 
-def _theory_lines(theory: pd.DataFrame, x: str, x_enc: alt.X, color: str, lang: str) -> alt.Chart:
+def _theory_lines(theory: pd.DataFrame, x: str, x_enc: alt.X, color: str, lang: str,
+                  scales: dict[str, alt.Scale]) -> alt.Chart:
     finite = theory[theory["state"] == "finite"].assign(kind=tr("common.chart.theory", lang))
     detail = [c for c in theory.columns if c not in ("y", "state", "exact", "kind", x, color)]
-    return alt.Chart(finite).mark_line(strokeDash=[6, 4], opacity=0.8).encode(
-        x=x_enc, color=series(color), detail=[alt.Detail(c) for c in detail],
+    return alt.Chart(finite).mark_line(strokeDash=list(THEORY_DASH), strokeOpacity=0.8).encode(
+        x=x_enc, color=series(color, scale=scales["color"]), detail=[alt.Detail(c) for c in detail],
         tooltip=[alt.Tooltip("kind:N", title=""), *_tooltip(theory)],
     )
 
 
-def _markers(data: pd.DataFrame, x_enc: alt.X, color: str, lang: str) -> alt.Chart:
-    """▼ zero, ▲ inf, ✕ nan, drawn at the floor/ceiling of the axis; shape legend translated."""
+def _markers(data: pd.DataFrame, x_enc: alt.X, color: str, lang: str, scales: dict[str, alt.Scale]) -> alt.Chart:
+    """▼ zero, ▲ inf, ✕ nan, drawn at the floor/ceiling of the axis in their series' colour; in the series'
+    legend, by their translated names."""
     bad = data[data["state"] != "finite"].copy()
     bad["state"] = [tr(f"common.state.{s}", lang) for s in bad["state"]]
-    names = [tr(f"common.state.{s}", lang) for s in STATE_SHAPES]
     return alt.Chart(bad).mark_point(size=90, filled=True, opacity=0.9).encode(
-        x=x_enc, color=series(color),
-        shape=alt.Shape("state:N", title=None, scale=alt.Scale(domain=names, range=list(STATE_SHAPES.values()))),
+        x=x_enc, color=series(color, scale=scales["color"]), shape=series("state", alt.Shape, scale=scales["shape"]),
         tooltip=_tooltip(data),
     )
 
@@ -159,7 +164,7 @@ def dtype_rules(dtypes: str | Sequence[str], domain: tuple[float, float], lang: 
 def hline(y: float, name: str) -> alt.Chart:
     """A dashed black horizontal line at ``y`` (a theory value or a threshold), named in its tooltip."""
     df = pd.DataFrame({"y": [y], "label": [name]})
-    return alt.Chart(df).mark_rule(strokeDash=[6, 4], color="black").encode(
+    return alt.Chart(df).mark_rule(strokeDash=list(THEORY_DASH), color="black").encode(
         y=alt.Y("y:Q"), tooltip=tooltips(["label:N", "y:Q"]))
 
 
@@ -167,17 +172,24 @@ def line_chart(
     df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str, title: str = "",
     dash: str | None = None, theory: pd.DataFrame | None = None, lang: str = "en",
 ) -> alt.LayerChart:
-    """Plain linear axes with optional dashed theory lines (same column names as ``df``)."""
+    """Plain linear axes, each series its colour and shape, optional dashed theory lines (same column names as
+    ``df``)."""
     x_enc = alt.X(f"{x}:Q", title=x_title, axis=_counting(df[x]))
     y_enc = alt.Y(f"{y}:Q", title=y_title)
-    enc = {"color": series(color)}
+    measured = names(df[color])
+    scales = series_scales(measured, _theory_only(theory, color, measured))
+    enc = {"color": series(color, scale=scales["color"])}
     if dash:
         enc["strokeDash"] = series(dash, alt.StrokeDash)
-    layers = [alt.Chart(df).mark_line().encode(x=x_enc, y=y_enc, tooltip=tooltips(df.columns), **enc)]
+    tips = tooltips(df.columns)
+    data = df.assign(marked=marked(df, [color, dash]))
+    layers = [alt.Chart(data).mark_line().encode(x=x_enc, y=y_enc, tooltip=tips, **enc)]
     if theory is not None:
         t = theory.assign(kind=tr("common.chart.theory", lang))
-        layers.append(alt.Chart(t).mark_line(strokeDash=[6, 4]).encode(
-            x=x_enc, y=y_enc, color=series(color), tooltip=tooltips(t.columns)))
+        layers.append(alt.Chart(t).mark_line(strokeDash=list(THEORY_DASH)).encode(
+            x=x_enc, y=y_enc, color=enc["color"], tooltip=tooltips(t.columns)))
+    layers.append(point_layer(data, x=x_enc, y=y_enc, color=enc["color"],
+                              shape=series(color, alt.Shape, scale=scales["shape"]), tooltip=tips))
     return alt.layer(*layers, title=title, width=WIDTH, height=HEIGHT)
 
 
@@ -214,6 +226,7 @@ def themed(chart: alt.TopLevelMixin, lang: str) -> dict:
         "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelSeparation": 4},  # touching labels get thinned
         "title": {"fontSize": 15, "anchor": "start"},
         "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelLimit": 260},
+        "range": {"category": list(PALETTE)},  # every nominal colour without a range of its own: chart_style
     }
     return spec
 

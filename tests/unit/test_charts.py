@@ -1,4 +1,5 @@
-"""Log axes never break: zero, inf and nan become markers; the spec stays strict JSON; axes read cleanly."""
+"""Log axes never break: zero, inf and nan become markers; the spec stays strict JSON; axes read cleanly; series
+differ by colour and shape, in colours that stay apart for colour-blind readers."""
 
 import json
 import math
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import vl_convert
 
+from stabviz.chart_style import MARKS, PALETTE, SHAPES, THEORY_KEY, marked
 from stabviz.charts import heatmap, line_chart, log_profile, themed
 from stabviz.logscale import for_log, log_domain, log_y, symlog_axis
 from stabviz.states import state_of
@@ -118,3 +120,56 @@ def test_counts_get_whole_ticks_and_touching_labels_are_thinned():
     margins = pd.DataFrame({"m": np.linspace(0, 10, 41), "g": np.linspace(1, 2, 41), "loss": "CE"})
     x, _ = _axis_labels(themed(line_chart(margins, "m", "g", "loss", x_title="margin", y_title="g"), "en"))
     assert x == [f"{k}.0" for k in range(11)]
+
+
+MACHADO = {  # Machado, Oliveira & Fernandes (2009), severity 1, applied to linear sRGB
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
+SRGB_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])  # D65
+
+
+def _lab(colours: list[str], vision: np.ndarray) -> np.ndarray:
+    """CIELAB of sRGB colours as a viewer with ``vision`` (a simulation matrix on linear RGB) sees them."""
+    c = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in colours]) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = np.clip(linear @ vision.T, 0, 1) @ SRGB_XYZ.T / SRGB_XYZ.sum(axis=1)
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
+
+
+def _closest(colours: list[str], vision: np.ndarray) -> float:
+    """The smallest colour difference ΔE*ab (CIE 1976) between two of the colours."""
+    lab = _lab(colours, vision)
+    return float(np.linalg.norm(lab[:, None] - lab[None], axis=-1)[np.triu_indices(len(colours), 1)].min())
+
+
+def test_palette_colours_stay_apart_for_colour_blind_readers():
+    """All eight colours, and each against the white background, stay at least ΔE 15 apart for normal vision and
+    simulated protanopia, deuteranopia and tritanopia (Okabe–Ito's closest: ~16, sky blue against bluish green
+    for a tritanope). Vega's default tableau10 fails: its red and green meet at ΔE 1.7 for a deuteranope."""
+    for vision, matrix in {"normal": np.eye(3), **{k: np.array(m) for k, m in MACHADO.items()}}.items():
+        assert _closest([*PALETTE, "#ffffff"], matrix) >= 15, vision
+    tableau = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b"]
+    assert _closest(tableau, np.eye(3)) >= 15 and _closest(tableau, np.array(MACHADO["deuteranopia"])) < 5
+
+
+def test_markers_every_point_of_a_short_line_and_a_few_staggered_along_a_long_one():
+    df = pd.DataFrame({"x": [*range(200), *range(200), *range(30)], "s": ["a"] * 200 + ["b"] * 200 + ["c"] * 30})
+    flags = marked(df, ["s"])
+    at = {s: set(df.loc[flags & (df["s"] == s), "x"]) for s in "abc"}
+    assert len(at["a"]) == len(at["b"]) == MARKS and at["c"] == set(range(30))
+    assert not at["a"] & at["b"]  # drawn on top of each other, both shapes still show
+
+
+def test_series_have_one_legend_of_colour_and_shape_and_a_theory_only_curve_a_dashed_key():
+    """Colour, shape and the 0/inf/nan markers in one legend: a second legend of black shapes would repeat the
+    names; a theory-only series (deep_mlp's gradient flow) gets a dashed key, as it is drawn."""
+    df = pd.DataFrame({"layer": [1, 2, 3] * 2, "g": [1.0, 0.1, 0.0, 2.0, 0.5, 0.1], "net": ["a"] * 3 + ["b"] * 3})
+    theory = pd.DataFrame({"layer": [1, 3], "g": [1.0, 0.01], "net": "theory"})
+    spec = themed(log_profile(df, "layer", "g", "net", lang="en", x_title="l", y_title="g", theory=theory), "en")
+    legends = vl_convert.vegalite_to_vega(spec)["legends"]
+    assert len(legends) == 1 and {"fill", "shape"} <= set(legends[0])
+    shapes = next(s for s in vl_convert.vegalite_to_vega(spec)["scales"] if s["name"] == legends[0]["shape"])
+    assert shapes["domain"][:3] == ["a", "b", "theory"] and shapes["range"][:3] == [*SHAPES[:2], THEORY_KEY]
