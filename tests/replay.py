@@ -54,11 +54,12 @@ def _digest(obj: Any) -> str:
 
 
 def block_digest(block: figs.Block, lang: str) -> tuple[str, str]:
-    """(name, digest) of one block: a figure's themed spec, a table's numbers, a note's text."""
+    """(key, digest) of one block: a figure's themed spec, a table's numbers, a note's text. Keys name the kind,
+    since a figure and a table may share a name."""
     if isinstance(block, figs.Figure):
-        return block.name, _digest(block.spec(lang))
+        return f"figure:{block.name}", _digest(block.spec(lang))
     if isinstance(block, figs.Table):
-        return block.name, _digest(block.df.to_dict(orient="split"))
+        return f"table:{block.name}", _digest(block.df.to_dict(orient="split"))
     return f"text:{_digest(block)[:6]}", _digest(block)
 
 
