@@ -21,7 +21,7 @@ from stabviz.runtime import generator
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 VANILLA = ("rnn_tanh", "rnn_relu")  # the cells with a single nonlinearity, h_t = phi(W_ih x_t + W_hh h_{t-1} + b)
 GATE_BLOCKS = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # H x H blocks stacked in W_hh
-INITS = ("default", "orthogonal", "identity", "radius")
+INITS = ("default", "orthogonal", "identity", "radius", "normal")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class CellSpec:
     init: str = "default"  # a name from INITS, applied to each gate's H x H block of W_hh
     radius: float = 1.0  # the scale r of the orthogonal, identity and Gaussian inits
     forget_bias: float = 0.0  # LSTM forget-gate bias (b_if + b_hf); ignored by the other cells
+    std: float = 1.0  # entry std of the "normal" init, W_hh ~ N(0, std²)
+    bias: bool = True  # False: every bias is 0 (then only forget_bias and update_bias set gate biases)
+    update_bias: float = 0.0  # added to the GRU's update-gate bias b_iz; ignored by the other cells
 
 
 def _empty_module(spec: CellSpec) -> nn.RNNBase:
@@ -56,10 +59,12 @@ def spectral_radius(w: torch.Tensor) -> float:
     return float(torch.linalg.eigvals(w.detach().double().cpu()).abs().max())
 
 
-def init_recurrent(w: torch.Tensor, init: str, radius: float, g: torch.Generator) -> None:
+def init_recurrent(w: torch.Tensor, init: str, radius: float, g: torch.Generator, std: float = 1.0) -> None:
     """Fill one H x H recurrent block in place; ``default`` keeps torch's uniform draw."""
     with torch.no_grad():
-        if init == "orthogonal":
+        if init == "normal":
+            nn.init.normal_(w, 0.0, std, generator=g)
+        elif init == "orthogonal":
             nn.init.orthogonal_(w, gain=radius, generator=g)
         elif init == "identity":
             w.copy_(radius * torch.eye(w.shape[0], dtype=w.dtype, device=w.device))
@@ -73,12 +78,23 @@ def build_cell(spec: CellSpec, g: torch.Generator, dtype: torch.dtype, dev: torc
     module = _empty_module(spec).to_empty(device=dev)
     fill_uniform(module, 1 / math.sqrt(spec.hidden), g)
     for block in module.weight_hh_l0.split(spec.hidden):
-        init_recurrent(block, spec.init, spec.radius, g)
-    if spec.cell == "lstm":
-        with torch.no_grad():
-            module.bias_ih_l0[spec.hidden: 2 * spec.hidden] = spec.forget_bias
-            module.bias_hh_l0[spec.hidden: 2 * spec.hidden] = 0.0
+        init_recurrent(block, spec.init, spec.radius, g, spec.std)
+    _set_biases(module, spec)
     return module.to(dtype)
+
+
+def _set_biases(module: nn.RNNBase, spec: CellSpec) -> None:
+    """Zero the biases if asked; the LSTM's forget-gate bias := forget_bias; the GRU's b_iz += update_bias."""
+    gate = slice(spec.hidden, 2 * spec.hidden)  # torch's second gate block: LSTM forget f, GRU update z
+    with torch.no_grad():
+        if not spec.bias:
+            module.bias_ih_l0.zero_()
+            module.bias_hh_l0.zero_()
+        if spec.cell == "lstm":
+            module.bias_ih_l0[gate] = spec.forget_bias
+            module.bias_hh_l0[gate] = 0.0
+        elif spec.cell == "gru":
+            module.bias_ih_l0[gate] += spec.update_bias
 
 
 def gate_blocks(cells: tuple[str, ...]) -> int:
@@ -87,8 +103,8 @@ def gate_blocks(cells: tuple[str, ...]) -> int:
 
 
 def spec_of(p: Any, cell: str, input_size: int) -> CellSpec:
-    """The CellSpec a page's params ask for (they carry hidden, init, radius and forget_bias)."""
-    return CellSpec(cell, input_size, p.hidden, p.init, p.radius, p.forget_bias)
+    """The CellSpec a page's params ask for (hidden, init, radius, forget_bias, std, bias, update_bias)."""
+    return CellSpec(cell, input_size, p.hidden, p.init, p.radius, p.forget_bias, p.std, p.bias, p.update_bias)
 
 
 def seeded_cell(spec: CellSpec, seed: int, dtype: torch.dtype, dev: torch.device) -> nn.RNNBase:

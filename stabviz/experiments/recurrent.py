@@ -4,7 +4,8 @@ Back-propagation through time multiplies one recurrent Jacobian diag(phi'(a_t)) 
 in a vanilla RNN ||dL_T/dh_t|| shrinks or grows like (rho(W_hh) * typical phi')^(T-t); the LSTM's
 cell state is carried by the forget gate (dc_t/dc_{t-1} = f_t with h_{t-1} held) and the GRU's
 by z_t. Gradients come from autograd on torch.nn modules; theory lines are labelled as such.
-Training on the adding problem lives in :mod:`stabviz.experiments.recurrent_train`.
+The theory (factors, product of Jacobians, gate paths) lives in :mod:`stabviz.experiments.recurrent_theory`,
+training on the adding problem in :mod:`stabviz.experiments.recurrent_train`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ import pandas as pd
 import torch
 
 from stabviz.experiments import Result, Section
-from stabviz.experiments.recurrent_train import TRAIN_USES, train, train_work
-from stabviz.nets import value_and_derivative
+from stabviz.experiments.recurrent_theory import (
+    carousel,
+    chain_error,
+    chain_product,
+    gru_path_ratio,
+    theory_curves,
+    vanilla_factors,
+)
+from stabviz.experiments.recurrent_train import OPTIMIZERS, TRAIN_USES, train, train_work
 from stabviz.params import ParamsBase, param
 from stabviz.rnn import (
     CELLS,
@@ -28,11 +36,9 @@ from stabviz.rnn import (
     gru_gates,
     lstm_gates,
     median_norm,
-    preactivations,
     previous,
     seeded_cell,
     spec_of,
-    spectral_radius,
     stack_states,
     unroll,
 )
@@ -54,11 +60,15 @@ class Params(ParamsBase):
     init: str = param("default", choices=INITS, vocab="rnn_init")
     radius: float = param(1.0, lo=0.0, hi=4.0, step=0.05, widget="slider")
     forget_bias: float = param(2.0, lo=-10.0, hi=10.0, step=0.5)
+    std: float = param(0.1, lo=0.0, hi=10.0, step=0.01)
+    bias: bool = param(True)
+    update_bias: float = param(0.0, lo=-10.0, hi=10.0, step=0.5)
     train_len: int = param(30, lo=2, hi=1000)
     steps: int = param(500, lo=10, hi=5000)
     lr: float = param(0.02, lo=1e-5, hi=1.0, step=0.001)
     clip: bool = param(True)
     clip_norm: float = param(1.0, lo=1e-3, hi=100.0, step=0.1)
+    optimizer: str = param("adam", choices=OPTIMIZERS, vocab="optimizer")
     seed: int = seed_param()
     device: str = device_param()
     dtype: str = dtype_param("float32")
@@ -77,31 +87,26 @@ def inputs(p: Params) -> torch.Tensor:
     return (x * p.input_std).to(dtype(p.dtype))
 
 
-def _vanilla_factors(module: torch.nn.RNN, x: torch.Tensor, h: torch.Tensor) -> dict[str, float]:
-    """rho(W_hh), sigma_max(W_hh) and the rms of phi'(a_t) over the run: the per-step factors of the theory."""
-    gi, gh = preactivations(module, x, previous(h))
-    dphi = value_and_derivative(module.nonlinearity, (gi + gh).detach().double())[1]
-    w = module.weight_hh_l0.detach()
-    return {"rho": spectral_radius(w), "sigma_max": float(torch.linalg.matrix_norm(w.double(), 2)),
-            "rms_dphi": float(dphi.pow(2).mean().sqrt())}
-
-
-def _theory_curves(f: dict[str, float], steps: np.ndarray) -> dict[str, np.ndarray]:
-    """After k steps back: estimate (rho rms phi')^k (phi' mixing at random), bound sigma_max^k (as |phi'| <= 1)."""
-    with np.errstate(over="ignore", under="ignore"):
-        return {"estimate": (f["rho"] * f["rms_dphi"]) ** steps, "bound": f["sigma_max"] ** steps}
-
-
-def _carousel(module: torch.nn.LSTM, x: torch.Tensor, h: torch.Tensor, dc_last: torch.Tensor) -> np.ndarray:
-    """Theory of the cell-state path alone, t < T: ||dL/dc_{T-1} * prod_{t<s<T} f_s|| (median over the batch)."""
-    f = lstm_gates(module, x, previous(h))["forget"].detach().double()
-    tail = torch.cat([f[:, 1:-1], torch.ones_like(f[:, :1])], dim=1).flip(1).cumprod(1).flip(1)
-    return median_norm(dc_last.double()[:, None, :] * tail)
-
-
 def _frame(name: str, state: str, column: str, values: np.ndarray, **extra: str) -> pd.DataFrame:
     """One curve against t = 1, 2, ... as a tidy table."""
     return pd.DataFrame({"cell": name, "state": state, "t": np.arange(1, len(values) + 1), **extra, column: values})
+
+
+def _ratio(values: np.ndarray) -> float:
+    """First over last entry (t = 1 against the last step), inf/nan kept."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(values[0] / values[-1])
+
+
+def _vanilla_theory(p: Params, name: str, module: torch.nn.RNN, x: torch.Tensor, h: torch.Tensor,
+                    grads: np.ndarray, dh: torch.Tensor) -> tuple[list[pd.DataFrame], dict]:
+    """The estimate and bound lines, their ratios over T - 1 steps, and the product of factors against autograd."""
+    found = vanilla_factors(module, x, h)
+    curves = theory_curves(found, np.arange(p.seq_len - 1, -1, -1, dtype=np.float64))
+    findings = {f"{k}_{name}": v for k, v in found.items()}
+    findings |= {f"ratio_{k}_{name}": float(v[0]) for k, v in curves.items()}
+    findings[f"chain_error_{name}"] = chain_error(dh, chain_product(module, x, h), p.dtype)
+    return [_frame(name, "h", "value", grads[-1] * v, curve=k) for k, v in curves.items()], findings
 
 
 def _cell_through_time(p: Params, name: str, x: torch.Tensor) -> tuple[list[pd.DataFrame], list[pd.DataFrame], dict]:
@@ -109,26 +114,30 @@ def _cell_through_time(p: Params, name: str, x: torch.Tensor) -> tuple[list[pd.D
     module = make_cell(p, name)
     hs, cs = unroll(module, x)
     hs[-1].sum().backward()
-    h, grads = stack_states(hs, False), median_norm(stack_states(hs, True))
+    h, dh = stack_states(hs, False), stack_states(hs, True)
+    grads = median_norm(dh)
     # The fused LSTM op returns c_T beside h_T, not beneath it, so autograd defines dL/dc_t for t < T only.
-    measured = [_frame(name, "h", "grad_norm", grads)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        findings, theory = {f"grad_ratio_{name}": float(grads[0] / grads[-1])}, []
+    measured, theory = [_frame(name, "h", "grad_norm", grads)], []
+    findings = {f"grad_ratio_{name}": _ratio(grads)}
     if cs:
         dc = stack_states(cs[:-1], True)
-        measured.append(_frame(name, "c", "grad_norm", median_norm(dc)))
-        theory.append(_frame(name, "c", "value", _carousel(module, x, h, dc[:, -1]), curve="carousel"))
+        dc_norm, path = median_norm(dc), carousel(module, x, h, dc[:, -1])
+        measured.append(_frame(name, "c", "grad_norm", dc_norm))
+        theory.append(_frame(name, "c", "value", path, curve="carousel"))
+        findings |= {f"grad_ratio_c_{name}": _ratio(dc_norm), f"carousel_ratio_{name}": _ratio(path)}
+    if name == "gru":
+        findings["path_ratio_gru"] = gru_path_ratio(module, x, h)
     if name in VANILLA:
-        found = _vanilla_factors(module, x, h)
-        findings |= {f"{k}_{name}": v for k, v in found.items()}
-        curves = _theory_curves(found, np.arange(p.seq_len - 1, -1, -1, dtype=np.float64))
-        theory += [_frame(name, "h", "value", grads[-1] * v, curve=k) for k, v in curves.items()]
+        lines, found = _vanilla_theory(p, name, module, x, h, grads, dh)
+        theory, findings = theory + lines, findings | found
     return measured, theory, findings
 
 
 def through_time(p: Params) -> Result:
     """||dL_T/dh_t|| against t for every chosen cell, measured by autograd, with the theory lines."""
     x, measured, theory, findings = inputs(p), [], [], {}
+    if p.init == "normal":  # circular law: an n x n matrix of N(0, s²) entries has its eigenvalues in |z| <= s sqrt(n)
+        findings["circular_rho"] = p.std * math.sqrt(p.hidden)
     for name in p.cells:
         m, th, f = _cell_through_time(p, name, x)
         measured, theory, findings = measured + m, theory + th, findings | f
@@ -139,14 +148,20 @@ def through_time(p: Params) -> Result:
 
 def _sweep_point(p: Params, name: str, radius: float, x: torch.Tensor) -> dict:
     """||dL/dh_0|| through all T steps for one vanilla cell at one spectral radius (fused module), with its theory."""
-    module = make_cell(p, name, init=p.init if p.init != "default" else "orthogonal", radius=radius)
+    module = make_cell(p, name, init=sweep_init(p.init), radius=radius)
     h0 = torch.zeros(1, p.batch, p.hidden, dtype=x.dtype, device=x.device, requires_grad=True)
     out, h_last = module(x, h0)
     h_last.sum().backward()
-    curves = _theory_curves(_vanilla_factors(module, x, out), np.float64(p.seq_len))
+    curves = theory_curves(vanilla_factors(module, x, out), np.float64(p.seq_len))
     measured = float(median_norm(h0.grad[0][:, None, :])[0])
     return {"cell": name, "radius": radius, "grad_norm": measured,
             **{k: math.sqrt(p.hidden) * v for k, v in curves.items()}}
+
+
+def sweep_init(init: str) -> str:
+    """The sweep's init, which sets the spectral radius r: orthogonal for torch's default, rescaled Gaussian for
+    N(0, std²)."""
+    return {"default": "orthogonal", "normal": "radius"}.get(init, init)
 
 
 def sweep(p: Params) -> Result:
@@ -192,6 +207,9 @@ def gates(p: Params) -> Result:
         "forget_sigmoid_b": 1 / (1 + math.exp(-p.forget_bias)),
         "forget_mean": float(lg["forget"].double().mean()),
         "update_share_mean": float((1 - gg["update"]).double().mean()),
+        "update_first": float(gg["update"][:, 0].double().mean()),
+        "update_sigmoid_b": 1 / (1 + math.exp(-p.update_bias)),
+        "update_mean": float(gg["update"].double().mean()),
         "cell_path_error": float((dc - lg["forget"]).abs().max()), "cell_recompute_error": c_error,
         "gru_recompute_error": float((h_check - h_gru).abs().max()),
     }
@@ -216,14 +234,13 @@ def _gates_work(p: Params) -> float:
     return p.seq_len * (2 * _step_macs(p, gate_blocks(("lstm", "gru")), p.batch) + STEP_OVERHEAD / 10)
 
 
+CELL_USES = ("hidden", "init", "radius", "forget_bias", "std", "bias", "update_bias")  # what spec_of reads
 SECTIONS = (
     Section("through_time", through_time, work=_through_time_work, uses=(
-        "cells", "seq_len", "hidden", "input_size", "batch", "input_std", "init", "radius", "forget_bias",
-        "seed", "device", "dtype")),
+        "cells", "seq_len", "input_size", "batch", "input_std", *CELL_USES, "seed", "device", "dtype")),
     Section("sweep", sweep, work=_sweep_work, uses=(
-        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "seed", "device", "dtype")),
+        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "bias", "seed", "device", "dtype")),
     Section("gates", gates, work=_gates_work, uses=(
-        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "radius", "forget_bias",
-        "seed", "device", "dtype")),
+        "seq_len", "input_size", "batch", "input_std", *CELL_USES, "seed", "device", "dtype")),
     Section("train", train, uses=TRAIN_USES, work=train_work, long=True),
 )

@@ -3,7 +3,8 @@
 Each sequence holds T pairs (value ~ U(0, 1), marker); exactly two markers are 1, one in each
 half, and the target is the sum of the two marked values. Always predicting the mean, 1, scores
 MSE = Var(X1 + X2) = 2/12 = 1/6 ~ 0.167 (chance level): a model beats it only by carrying the first
-marked value across about T/2 steps. Trained with torch.optim.Adam on torch.nn's MSE loss.
+marked value across about T/2 steps. Trained with torch.optim.Adam (or plain SGD, where an exploding
+gradient turns straight into an exploding step) on torch.nn's MSE loss, the gradient optionally clipped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -30,9 +32,10 @@ EVAL_BATCH = 256  # held-out sequences for the evaluation loss
 EVAL_POINTS = 20  # evaluations per training run (plus one before the first step)
 DATA_SEED, EVAL_SEED, READOUT_SEED = 101, 202, 303  # offsets from the seed: data independent of the weights
 STEP_OVERHEAD = 1e4  # multiply-add equivalent of the fixed cost of one time step in a fused torch.nn call
+OPTIMIZERS = ("adam", "sgd")  # torch.optim.Adam, torch.optim.SGD (no momentum)
 TRAIN_USES = (
-    "cells", "train_len", "hidden", "batch", "init", "radius", "forget_bias", "steps", "lr", "clip", "clip_norm",
-    "seed", "device", "dtype",
+    "cells", "train_len", "hidden", "batch", "init", "radius", "forget_bias", "std", "bias", "update_bias",
+    "steps", "lr", "clip", "clip_norm", "optimizer", "seed", "device", "dtype",
 )
 
 
@@ -74,11 +77,17 @@ def _eval_loss(model: AddingModel, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(F.mse_loss(model(x), y))
 
 
+def _optimizer(p: Params, model: nn.Module) -> torch.optim.Optimizer:
+    """The chosen torch.optim optimizer at the page's learning rate."""
+    return (torch.optim.Adam if p.optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=p.lr)
+
+
 def _train_cell(p: Params, name: str, held_out: tuple[torch.Tensor, torch.Tensor],
                 report: Callable[[int], None]) -> tuple[list, list]:
-    """Adam steps on fresh batches (the same batches for every cell); per-step loss and gradient norm."""
+    """Optimizer steps on fresh batches (the same for every cell); per step the loss, the gradient norm before
+    clipping and the norm of the gradient the step used."""
     model, dev = build_model(p, name), device(p.device)
-    opt = torch.optim.Adam(model.parameters(), lr=p.lr)
+    opt = _optimizer(p, model)
     data, every = generator(p.seed + DATA_SEED, dev), max(1, p.steps // EVAL_POINTS)
     losses, evals = [], [(name, 0, _eval_loss(model, *held_out))]
     for step in range(1, p.steps + 1):
@@ -87,8 +96,9 @@ def _train_cell(p: Params, name: str, held_out: tuple[torch.Tensor, torch.Tensor
         opt.zero_grad()
         loss.backward()
         norm = nn.utils.clip_grad_norm_(model.parameters(), p.clip_norm if p.clip else math.inf)
+        used = nn.utils.get_total_norm([w.grad for w in model.parameters()])  # what the step uses
         opt.step()
-        losses.append((name, step, float(loss.detach()), float(norm)))
+        losses.append((name, step, float(loss.detach()), float(norm), float(used)))
         if step % every == 0 or step == p.steps:
             evals.append((name, step, _eval_loss(model, *held_out)))
             report(step)
@@ -109,11 +119,27 @@ def train(p: Params, progress: Progress | None = None) -> Result:
     findings = {"baseline_mse": ADDING_BASELINE,
                 "baseline_measured": float(F.mse_loss(torch.ones_like(held_out[1]), held_out[1]))}
     findings |= {f"final_loss_{name}": loss for name, _, loss in evals}  # the last evaluation of each cell wins
+    table = pd.DataFrame(losses, columns=["cell", "step", "loss", "grad_norm", "used_norm"])
+    findings |= _clip_findings(p, table)
     tables = {
-        "train_loss": pd.DataFrame(losses, columns=["cell", "step", "loss", "grad_norm"]),
+        "train_loss": table,
         "train_eval": pd.DataFrame(evals, columns=["cell", "step", "loss"]),
     }
     return Result(tables, findings)
+
+
+def _clip_findings(p: Params, table: pd.DataFrame) -> dict[str, float]:
+    """Per cell: the largest finite gradient norm before and after clipping, the share of steps clipped, and
+    the steps whose gradient norm was inf or nan (an exploded run)."""
+    out = {}
+    for name, rows in table.groupby("cell", sort=False):
+        raw, used = rows["grad_norm"], rows["used_norm"]
+        finite = np.isfinite(raw)
+        out[f"max_grad_norm_{name}"] = float(raw[finite].max()) if finite.any() else math.nan
+        out[f"max_used_norm_{name}"] = float(used[np.isfinite(used)].max()) if np.isfinite(used).any() else math.nan
+        out[f"clipped_share_{name}"] = float((raw > p.clip_norm).mean()) if p.clip else 0.0
+        out[f"nonfinite_steps_{name}"] = int((~finite).sum())
+    return out
 
 
 def train_work(p: Params) -> float:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, changes, hline, label, log_profile, series, thin, tooltips
 from stabviz.experiments import Result
-from stabviz.experiments.recurrent import Params
+from stabviz.experiments.recurrent import Params, sweep_init
 from stabviz.experiments.recurrent_train import ADDING_BASELINE
 from stabviz.figures import Block, Figure
 from stabviz.i18n import choice_label, scoped
@@ -64,6 +64,8 @@ def _through_time_text(result: Result, p: Params, lang: str) -> str:
         if cell in VANILLA:
             line += _t("through_time.factors", lang, rho=_g(f[f"rho_{cell}"]), sigma=_g(f[f"sigma_max_{cell}"]),
                        rms=_g(f[f"rms_dphi_{cell}"]), gamma=_g(f[f"rho_{cell}"] * f[f"rms_dphi_{cell}"]))
+            if "circular_rho" in f:
+                line += _t("through_time.circular", lang, std=f"{p.std:g}", H=p.hidden, value=_g(f["circular_rho"]))
         lines.append(f"- {line}")
     return "\n".join(lines)
 
@@ -90,8 +92,7 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
         y_title=_t("sweep.y", lang), theory=theory, dtype=p.dtype,
     )
     chart = _framed(_t("sweep.chart_title", lang, T=p.seq_len), chart, _vertical_rule(1.0, "radius", "r = 1"))
-    init = p.init if p.init != "default" else "orthogonal"
-    caption = _t("sweep.caption", lang, T=p.seq_len, init=_t(f"sweep.init_{init}", lang))
+    caption = _t("sweep.caption", lang, T=p.seq_len, init=_t(f"sweep.init_{sweep_init(p.init)}", lang))
     return [Figure("recurrent_sweep", chart, caption)]
 
 
@@ -122,13 +123,17 @@ def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
         tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f")])
     rule = hline(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
     gru_table = result.tables["gru_gates"]
-    half = hline(0.5, _t("gates.half", lang))
-    gru = _framed(_t("gates.gru_title", lang),
-                  *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), half)
+    rules = [hline(0.5, _t("gates.half", lang))]
     text = _t("gates.findings", lang, first=_g(f["forget_first"]), sig=_g(f["forget_sigmoid_b"]),
               b=f"{p.forget_bias:g}", error=_g(f["cell_path_error"]), mean=_g(f["forget_mean"]),
               update=_g(f["update_share_mean"]), T=p.seq_len, carried=_g(f["forget_mean"] ** p.seq_len),
               kept=_g((1 - f["update_share_mean"]) ** p.seq_len))
+    if p.update_bias:  # the update gate no longer starts at 1/2: say and draw where theory puts it
+        b = f"{p.update_bias:g}"
+        rules.append(hline(1 - f["update_sigmoid_b"], _t("gates.update_rule", lang, b=b)))
+        text += " " + _t("gates.update_shift", lang, b=b, first=_g(f["update_first"]), sig=_g(f["update_sigmoid_b"]))
+    gru = _framed(_t("gates.gru_title", lang),
+                  *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), *rules)
     lstm_chart = _framed(_t("gates.lstm_title", lang, b=f"{p.forget_bias:g}"), *lines, points, rule)
     return [
         Figure("recurrent_lstm_gates", lstm_chart, _t("gates.lstm_caption", lang)),
@@ -172,13 +177,17 @@ def _norm_chart(result: Result, p: Params, lang: str) -> alt.LayerChart:
 
 
 def _train_text(result: Result, p: Params, lang: str) -> str:
-    """Each cell's final held-out loss against the chance level; why float16 training turned to nan."""
+    """Each cell's final held-out loss against the chance level; why a run turned to nan."""
     f = result.findings
     lines = [_t("train.final", lang, cell=choice_label("cell", c, lang), loss=_g(f[f"final_loss_{c}"]),
                 ratio=_g(f[f"final_loss_{c}"] / ADDING_BASELINE)) for c in p.cells]
     text = "\n".join(f"- {line}" for line in lines)
-    if p.dtype == "float16" and any(math.isnan(f[f"final_loss_{c}"]) for c in p.cells):
+    adam_half = p.dtype == "float16" and p.optimizer == "adam"  # Adam's epsilon rounds to 0 in float16
+    if adam_half and any(math.isnan(f[f"final_loss_{c}"]) for c in p.cells):
         text += "\n\n" + _t("train.nan_note", lang, dtype=p.dtype)
+    exploded = [choice_label("cell", c, lang) for c in p.cells if f[f"nonfinite_steps_{c}"]]
+    if exploded and not adam_half:
+        text += "\n\n" + _t("train.exploded_note", lang, cells=", ".join(exploded))
     return text
 
 
@@ -186,10 +195,11 @@ def train_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Loss curves beside the chance level, gradient norms beside the clip norm, and the final losses."""
     measured = _g(result.findings["baseline_measured"])
     norm_caption = "train.norm_caption_clip" if p.clip else "train.norm_caption_free"
+    caption = _t(norm_caption, lang, value=f"{p.clip_norm:g}", optimizer=choice_label("optimizer", p.optimizer, lang))
     return [
         Figure("recurrent_train_loss", _loss_chart(result, p, lang),
                _t("train.loss_caption", lang, T=p.train_len, measured=measured)),
-        Figure("recurrent_train_grad", _norm_chart(result, p, lang), _t(norm_caption, lang, value=f"{p.clip_norm:g}")),
+        Figure("recurrent_train_grad", _norm_chart(result, p, lang), caption),
         _train_text(result, p, lang),
     ]
 

@@ -64,3 +64,47 @@ def test_chinese_link_renders_chinese_titles_and_charts():
     at = tabs["through_time"]
     rows = chart_rows(at, chart_index(at, "最后一步的损失"))
     assert "RNN（tanh） h_t" in {r.get("series") for r in rows}
+
+
+SCENES = {  # the lesson scenes' links on this page (Lessons 3 and 4): each opens without a warning and draws
+    "linear_explodes": {"cells": "rnn_tanh", "init": "orthogonal", "radius": "1.1", "input_std": "0", "bias": "false"},
+    "small_init": {"cells": "rnn_tanh,rnn_relu", "init": "normal", "std": "0.05"},
+    "gates_near_1": {"tab": "gates", "forget_bias": "5", "update_bias": "5"},
+    "sgd_unclipped": {"tab": "train", "cells": "rnn_tanh", "optimizer": "sgd", "lr": "0.3", "train_len": "10",
+                      "clip": "false"},
+}
+
+
+def _scene(name: str):
+    at = open_page("recurrent", SCENES[name])
+    assert not problems(at) and not at.warning
+    assert charts(at) and all(chart_rows(at, i) for i in range(len(charts(at))))
+    assert dict(at.query_params) == SCENES[name]
+    return at, " ".join(m.value for m in at.markdown)
+
+
+def test_linear_regime_scene_restores_its_knobs_and_shows_the_exact_factor():
+    at, text = _scene("linear_explodes")
+    assert at.toggle(key=key("recurrent", "bias")).value is False
+    assert "ρ(W_hh) = 1.1," in text and "rms φ' = 1:" in text  # tanh' = 1 at the zero state: the factor is r itself
+
+
+def test_small_gaussian_init_scene_names_the_circular_law():
+    at, text = _scene("small_init")
+    assert at.session_state[key("recurrent", "init")] == "normal"
+    assert text.count("Circular law for N(0, σ²) entries: ρ ≈ σ·√H = 0.05·√16 = 0.2.") == 2
+
+
+def test_gates_scene_draws_where_the_shifted_update_gate_starts():
+    at, text = _scene("gates_near_1")
+    rows = chart_rows(at, chart_index(at, "GRU update and reset gates"))
+    assert any("1 − z starts near 1 − sigmoid(b_z), b_z = 5" in str(r.get("label")) for r in rows)
+    assert "GRU update-gate bias shifted by b_z = 5: at t = 1 the mean z_t is 0.992; theory sigmoid(5) = 0.993." in text
+
+
+def test_unclipped_sgd_scene_explains_the_explosion():
+    at, text = _scene("sgd_unclipped")
+    assert at.session_state[key("recurrent", "optimizer")] == "sgd"
+    assert "the gradient exploded" in text and "RNN (tanh)" in text
+    rows = chart_rows(at, chart_index(at, "Total gradient norm"))
+    assert any(r.get("state") in ("inf", "nan") for r in rows)  # the exploded norms are drawn as markers, not dropped

@@ -1,5 +1,6 @@
 """The recurrent engine against what a lecturer would cite: r^t through an orthogonal linear RNN,
-the forget gate at sigmoid(b), dc_t/dc_{t-1} = f_t, the adding problem's chance level 1/6."""
+the gradient as a product of W_hh and tanh' factors, the forget gate at sigmoid(b), dc_t/dc_{t-1} = f_t,
+the GRU's update gate at sigmoid(b_z), the circular law, clipping, the adding problem's chance level 1/6."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 import torch
 
 from stabviz.experiments import recurrent as R
+from stabviz.experiments import recurrent_theory as RTh
 from stabviz.experiments import recurrent_train as RT
 from stabviz.experiments import run_section
-from stabviz.rnn import median_norm, spectral_radius, unroll
+from stabviz.rnn import CellSpec, build_cell, median_norm, spectral_radius, stack_states, unroll
 from stabviz.runtime import BudgetError, dtype_range, generator
 
 SECTIONS = {s.name: s for s in R.SECTIONS}
@@ -40,6 +42,105 @@ def test_linear_rnn_with_orthogonal_weights_scales_the_gradient_by_r_per_step(r:
     norms = median_norm(torch.stack([h.grad[0] for h in hs], dim=1))
     expected = math.sqrt(p.hidden) * r ** np.arange(p.seq_len - 1, -1, -1)
     np.testing.assert_allclose(norms, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("r", [0.9, 1.0, 1.1])
+def test_the_pages_own_linear_regime_gives_exactly_r_to_the_power_t_minus_1(r: float) -> None:
+    """input_std=0 and bias=false keep every state at 0, where tanh' = 1: ||dL/dh_1|| / ||dL/dh_T|| = r^(T-1),
+    and the estimate line (rho rms tanh')^(T-1) coincides with it."""
+    p = R.Params(cells=("rnn_tanh",), init="orthogonal", radius=r, input_std=0.0, bias=False)
+    f = R.through_time(p).findings
+    assert f["rms_dphi_rnn_tanh"] == 1.0
+    assert f["grad_ratio_rnn_tanh"] == pytest.approx(r ** (p.seq_len - 1), rel=1e-5)  # float32 over 99 steps
+    assert f["ratio_estimate_rnn_tanh"] == pytest.approx(r ** (p.seq_len - 1), rel=1e-5)
+
+
+@pytest.mark.parametrize(("cell", "dtype", "tol"), [("rnn_tanh", "float32", 1e-5), ("rnn_relu", "float32", 1e-4),
+                                                    ("rnn_tanh", "float64", 1e-12)])
+def test_the_gradient_through_time_is_the_product_of_w_and_phi_prime_factors(cell: str, dtype: str, tol: float) -> None:
+    """dL/dh_{t-1} = W_hh^T (phi'(a_t) * dL/dh_t): the lecture's product, formed in float64, equals autograd."""
+    p = R.Params(cells=(cell,), seq_len=60, dtype=dtype)
+    f = R.through_time(p).findings
+    assert 0 <= f[f"chain_error_{cell}"] < tol
+    module, x = R.make_cell(p, cell), R.inputs(p)
+    hs, _ = unroll(module, x)
+    hs[-1].sum().backward()
+    product = RTh.chain_product(module, x, stack_states(hs, False))
+    error = (product - stack_states(hs, True).double()).norm(dim=-1) / product.norm(dim=-1)
+    assert float(error.max()) < tol
+
+
+def test_a_gradient_the_dtype_cannot_hold_is_left_out_of_the_product_check() -> None:
+    """Where the product underflows float16's normal range the comparison has nothing to say: nan, not a number."""
+    held = torch.ones(1, 3, 4, dtype=torch.float64)
+    assert RTh.chain_error(held.float(), held, "float16") == 0.0
+    assert math.isnan(RTh.chain_error(held.float() * 0, held * 1e-9, "float16"))
+
+
+def test_biases_off_leave_only_the_gate_knobs() -> None:
+    """bias=false zeroes b_ih and b_hh; the LSTM's forget block still holds forget_bias, the GRU's b_iz update_bias."""
+    h = 5
+    cells = {c: build_cell(CellSpec(c, 3, h, forget_bias=1.5, bias=False, update_bias=-2.0), generator(0),
+                           torch.float64, torch.device("cpu")) for c in ("rnn_tanh", "lstm", "gru")}
+    assert not cells["rnn_tanh"].bias_ih_l0.any() and not cells["rnn_tanh"].bias_hh_l0.any()
+    expected = {"lstm": 1.5, "gru": -2.0}
+    for c, value in expected.items():
+        b = cells[c].bias_ih_l0.detach()
+        assert torch.all(b[h: 2 * h] == value) and not b[:h].any() and not b[2 * h:].any(), c
+        assert not cells[c].bias_hh_l0.any(), c
+    shifted = build_cell(CellSpec("gru", 3, h, update_bias=2.0), generator(0), torch.float64, torch.device("cpu"))
+    drawn = build_cell(CellSpec("gru", 3, h), generator(0), torch.float64, torch.device("cpu"))
+    diff = (shifted.bias_ih_l0 - drawn.bias_ih_l0).detach()
+    torch.testing.assert_close(diff[h: 2 * h], torch.full((h,), 2.0, dtype=torch.float64))
+    assert not diff[:h].any() and not diff[2 * h:].any()
+
+
+@pytest.mark.parametrize("b", [0.0, 2.0, 4.0])
+def test_gru_update_gate_starts_near_sigmoid_of_its_bias_shift(b: float) -> None:
+    """z_1 = sigmoid(W_iz x_1 + b_iz + b_hz) with h_0 = 0: the shift b_z sets it near sigmoid(b_z)."""
+    found = R.gates(R.Params(update_bias=b, seq_len=20, batch=64)).findings
+    assert found["update_sigmoid_b"] == pytest.approx(1 / (1 + math.exp(-b)))
+    assert found["update_first"] == pytest.approx(found["update_sigmoid_b"], abs=0.03)
+    assert found["update_mean"] == pytest.approx(1 - found["update_share_mean"])
+
+
+def test_gru_gradient_survives_when_z_is_near_1_and_the_direct_path_predicts_it() -> None:
+    """dh_t/dh_{t-1} = diag(z_t) + ...: with z ~ 1 the terms through the gates vanish and prod z_s is the gradient."""
+    near_one = R.through_time(R.Params(cells=("gru",), update_bias=6.0)).findings
+    assert near_one["grad_ratio_gru"] > 0.5
+    assert near_one["grad_ratio_gru"] == pytest.approx(near_one["path_ratio_gru"], rel=0.1)
+    assert R.through_time(R.Params(cells=("gru",))).findings["grad_ratio_gru"] < 1e-10
+
+
+def test_lstm_cell_state_ratio_findings_are_the_first_over_the_last_step() -> None:
+    p = R.Params(cells=("lstm",), forget_bias=5.0, seq_len=60)
+    r = R.through_time(p)
+    c = _grads(p, "lstm", "c")
+    carousel = r.tables["bptt_theory"].query("curve == 'carousel'").sort_values("t").value.to_numpy()
+    assert r.findings["grad_ratio_c_lstm"] == pytest.approx(c[0] / c[-1])
+    assert r.findings["carousel_ratio_lstm"] == pytest.approx(carousel[0] / carousel[-1])
+    assert r.findings["grad_ratio_c_lstm"] > 0.5 * r.findings["carousel_ratio_lstm"] > 0.1
+
+
+def test_normal_init_draws_entries_of_std_sigma_and_obeys_the_circular_law() -> None:
+    """N(0, s²) entries; the spectral radius of an n x n such matrix tends to s sqrt(n) (Girko's circular law)."""
+    s, h = 0.05, 256
+    cell = build_cell(CellSpec("rnn_tanh", 2, h, init="normal", std=s), generator(0), torch.float64,
+                      torch.device("cpu"))
+    w = cell.weight_hh_l0.detach()
+    assert float(w.std()) == pytest.approx(s, rel=0.02) and float(w.mean()) == pytest.approx(0.0, abs=5e-4)
+    assert spectral_radius(w) == pytest.approx(s * math.sqrt(h), rel=0.05)
+    f = R.through_time(R.Params(cells=("rnn_tanh",), init="normal", std=0.1, hidden=64, seq_len=10)).findings
+    assert f["circular_rho"] == pytest.approx(0.8) and f["rho_rnn_tanh"] == pytest.approx(0.8, rel=0.15)
+    assert "circular_rho" not in R.through_time(R.Params(cells=("rnn_tanh",), seq_len=10)).findings
+
+
+def test_the_sweep_rescales_a_gaussian_when_the_init_is_normal() -> None:
+    table = R.sweep(R.Params(init="normal", seq_len=20)).tables["sweep"]
+    assert R.sweep_init("normal") == "radius" and R.sweep_init("default") == "orthogonal"
+    cell = R.make_cell(R.Params(), "rnn_tanh", init=R.sweep_init("normal"), radius=1.25)
+    assert spectral_radius(cell.weight_hh_l0) == pytest.approx(1.25, rel=1e-6)
+    assert (table.grad_norm <= table.bound * (1 + 1e-6)).all()
 
 
 def test_measured_gradient_never_exceeds_the_singular_value_bound() -> None:
@@ -155,6 +256,23 @@ def test_clipping_caps_the_update_but_not_the_first_loss() -> None:
     assert not np.allclose(clipped.loss.to_numpy(), free.loss.to_numpy())
 
 
+def test_sgd_without_clipping_explodes_and_clipping_caps_every_step() -> None:
+    """Plain SGD turns an exploding gradient into an exploding step: the unclipped run's gradient norm reaches inf
+    and its loss nan; clipped, the gradient each step uses has norm <= clip_norm (torch rescales by c/||g||)."""
+    base = R.Params(cells=("rnn_tanh",), optimizer="sgd", lr=0.3, train_len=10, steps=60)
+    free = RT.train(replace(base, clip=False)).findings
+    assert free["nonfinite_steps_rnn_tanh"] > 0 and math.isnan(free["final_loss_rnn_tanh"])
+    assert free["max_grad_norm_rnn_tanh"] > 1e6 and free["clipped_share_rnn_tanh"] == 0.0
+    clipped = RT.train(base)
+    f, table = clipped.findings, clipped.tables["train_loss"]
+    assert f["nonfinite_steps_rnn_tanh"] == 0 and math.isfinite(f["final_loss_rnn_tanh"])
+    assert f["max_grad_norm_rnn_tanh"] > base.clip_norm and f["clipped_share_rnn_tanh"] > 0
+    assert f["max_used_norm_rnn_tanh"] <= base.clip_norm * (1 + 1e-6)
+    expected = np.minimum(table.grad_norm, base.clip_norm)
+    np.testing.assert_allclose(table.used_norm, expected, rtol=1e-5)
+    assert f["clipped_share_rnn_tanh"] == pytest.approx(float((table.grad_norm > base.clip_norm).mean()))
+
+
 def test_same_params_give_the_same_numbers_and_another_seed_does_not() -> None:
     p = R.Params(seq_len=30, cells=("rnn_relu", "gru"))
     for name in ("through_time", "sweep", "gates"):
@@ -167,8 +285,9 @@ def test_same_params_give_the_same_numbers_and_another_seed_does_not() -> None:
 
 def test_each_section_lists_every_field_it_reads() -> None:
     """run_section resets unlisted fields to defaults: a missing name in ``uses`` would change these numbers."""
-    p = R.Params(cells=("rnn_relu", "lstm"), seq_len=12, hidden=6, input_size=3, batch=5, input_std=0.5, init="radius",
-                 radius=0.8, forget_bias=-1.0, train_len=6, steps=12, lr=0.005, clip=False, seed=3, dtype="float64")
+    p = R.Params(cells=("rnn_relu", "lstm", "gru"), seq_len=12, hidden=6, input_size=3, batch=5, input_std=0.5,
+                 init="normal", std=0.3, radius=0.8, forget_bias=-1.0, bias=False, update_bias=1.5, train_len=6,
+                 steps=12, lr=0.005, clip=False, optimizer="sgd", seed=3, dtype="float64")
     for s in R.SECTIONS:
         direct = s.run(p, None) if s.long else s.run(p)
         for key, table in run_section(s, p).tables.items():
