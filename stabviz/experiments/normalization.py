@@ -26,6 +26,7 @@ from stabviz.experiments.normalization_nets import (
     normal_moments,
     normal_saturation,
 )
+from stabviz.experiments.normalization_noise import NOISE_USES, batch_noise, noise_work
 from stabviz.experiments.normalization_residual import (
     JACOBIAN_USES,
     RESIDUAL_USES,
@@ -34,15 +35,7 @@ from stabviz.experiments.normalization_residual import (
     residual,
     residual_work,
 )
-from stabviz.experiments.normalization_train import (
-    BATCH_CHOICES,
-    NOISE_USES,
-    TRAIN_USES,
-    batch_noise,
-    noise_work,
-    train_work,
-    training,
-)
+from stabviz.experiments.normalization_train import BATCH_CHOICES, TRAIN_USES, train_work, training
 from stabviz.mlp import init_param, std_param
 from stabviz.nets import activation_param
 from stabviz.params import ParamsBase, param
@@ -102,6 +95,8 @@ def layers(p: Params) -> Result:
     """Activation mean/std, saturation and weight-gradient norm per layer, one curve per normalization.
 
     Theory beside: with post placement and no skips every block outputs f(z), z ~ N(0, 1) per unit.
+    Findings per norm: the first/last gradient ratio, the largest and smallest layer gradient (explosion shows in
+    their size, not only in their ratio) and the last block's output std.
     """
     table = profiles(p, p.activation)
     first, last = table[table["layer"] == 1], table[table["layer"] == p.depth]
@@ -109,6 +104,10 @@ def layers(p: Params) -> Result:
     skipped = [n for n in p.norms if n not in applicable(p.norms, p.arch)]
     width = p.channels if p.arch == "conv" else p.width
     findings = {f"grad_ratio_{n}": float(r) for n, r in ratio.items()}
+    by_norm = table.groupby("norm", sort=False)
+    findings |= {f"grad_max_{n}": float(v) for n, v in by_norm["grad_norm"].max().items()}
+    findings |= {f"grad_min_{n}": float(v) for n, v in by_norm["grad_norm"].min().items()}
+    findings |= {f"act_std_last_{n}": float(v) for n, v in last.set_index("norm")["act_std"].items()}
     findings |= {"skipped_norms": ",".join(skipped), "groups_used": groups_used(width, p.groups)}
     findings["normal_mean"], findings["normal_std"] = normal_moments(p.activation)
     return Result({"layers": table}, findings)

@@ -58,6 +58,7 @@ def residual(p: Params) -> Result:
     deepest = table[table["depth"] == p.depth].set_index(["residual", "norm"])["grad_norm"]
     gain = deepest.loc[True] / deepest.loc[False]  # pandas keeps x/0 = inf as a value
     findings = {f"skip_gain_{n}": float(g) for n, g in gain.items()}
+    findings |= {f"first_grad_{'residual' if skip else 'plain'}_{n}": float(v) for (skip, n), v in deepest.items()}
     return Result({"residual_depth": table}, findings)
 
 

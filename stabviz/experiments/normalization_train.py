@@ -1,10 +1,8 @@
-"""Batch size and normalization: BatchNorm's statistics noise, its train/eval mismatch, a short training run.
+"""Batch size in training: BatchNorm against the batch-free norms in a short SGD run on synthetic data.
 
-BatchNorm normalizes with the batch's mean and variance, estimates from B samples: a sample's
-output moves with its batch mates by about sqrt((1 + z²/2) / B) (delta method; z its standardized
-value, so sqrt(1.5 / B) on average). At evaluation the running averages replace them, and the
-same gap separates train-mode from eval-mode outputs. LayerNorm, GroupNorm, InstanceNorm and
-RMSNorm use one sample only: both gaps are exactly 0.
+Every batch size sees the same data, initialization and number of epochs; the learning rate is scaled
+linearly with the batch size. BatchNorm's test accuracy is measured with running statistics (eval
+mode) and with batch statistics of the training batch size.
 """
 
 from __future__ import annotations
@@ -17,100 +15,24 @@ import torch
 from torch import nn
 
 from stabviz.experiments import Progress, Result
-from stabviz.experiments.normalization_nets import BATCH_FREE, NetSpec, applicable, build, norm_layer
+from stabviz.experiments.normalization_nets import NetSpec, build
+from stabviz.experiments.normalization_noise import NOISE_BATCHES
 from stabviz.mlp import init_weight
 from stabviz.runtime import device, generator
 
 if TYPE_CHECKING:
     from stabviz.experiments.normalization import Params
 
-NOISE_BATCHES = (2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes of the statistics-noise study
 BATCH_CHOICES = tuple(str(b) for b in NOISE_BATCHES)
-TRIALS = 32  # batches drawn per batch size
-WARMUP = 50  # train-mode batches that fill BatchNorm's running statistics
-MOMENTUM = 0.1  # torch's default BatchNorm momentum
 IN_DIM, CLASSES, N_TRAIN, N_TEST = 16, 4, 512, 512  # the synthetic classification task
 CURVE_POINTS = 50  # loss points kept per training run
 LR_BATCH = 32  # the learning rate is given for this batch size and scaled linearly (Goyal et al. 2017)
 STEP_COST = 3e5  # one SGD step's fixed Python and optimizer overhead, counted as multiply-adds
 DATA_SEED_OFFSET = 2**31  # the data's generator never shares a seed with the nets' (seeds stop at 2**31 - 1)
-NOISE_USES = ("norms", "groups", "width", "seed", "device")
 TRAIN_USES = (
     "train_norms", "groups", "placement", "residual", "activation", "width", "train_depth", "batches", "epochs", "lr",
     "seed", "device",
 )
-
-
-def _norm(p: Params, name: str) -> nn.Module:
-    """One normalization layer over ``width`` features, in float64."""
-    spec = NetSpec("mlp", 1, p.width, name, p.groups, "post", False, "relu", "normal")
-    return norm_layer(spec).to(torch.float64)
-
-
-def _population(p: Params, g: torch.Generator, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-feature mean ~ N(0, 1) and std ~ exp(N(0, 0.5²)): features as a hidden layer would give them."""
-    mu = torch.randn(p.width, generator=g, device=dev, dtype=torch.float64)
-    sigma = torch.exp(0.5 * torch.randn(p.width, generator=g, device=dev, dtype=torch.float64))
-    return mu, sigma
-
-
-def _draw(shape: tuple[int, ...], mu: torch.Tensor, sigma: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Samples of the feature population."""
-    return mu + sigma * torch.randn(*shape, mu.numel(), generator=g, device=mu.device, dtype=torch.float64)
-
-
-def train_noise(module: nn.Module, probe: torch.Tensor, b: int, mu: torch.Tensor, sigma: torch.Tensor,
-                g: torch.Generator) -> float:
-    """RMS over features of the std, across batches, of one fixed sample's train-mode output."""
-    mates = _draw((TRIALS, b - 1), mu, sigma, g)
-    module.train()
-    with torch.no_grad():
-        outs = torch.stack([module(torch.cat([probe, m]))[0] for m in mates])
-    return float(outs.std(dim=0).pow(2).mean().sqrt())
-
-
-def mismatch(module: nn.Module, b: int, mu: torch.Tensor, sigma: torch.Tensor, g: torch.Generator) -> float:
-    """RMS gap between train-mode (batch statistics) and eval-mode (running statistics) outputs."""
-    warmup, batches = _draw((WARMUP, b), mu, sigma, g), _draw((TRIALS, b), mu, sigma, g)
-    module.train()
-    with torch.no_grad():
-        for x in warmup:
-            module(x)
-        train_out = torch.cat([module(x) for x in batches])
-        module.eval()
-        eval_out = module(batches.reshape(-1, mu.numel()))
-    return float((train_out - eval_out).pow(2).mean().sqrt())
-
-
-def noise_theory() -> pd.DataFrame:
-    """Delta-method prediction sqrt(1.5 / B) for both gaps (running estimates add a factor 1 + m/(2 - m))."""
-    rows = [{"batch": b, "quantity": "train_noise", "value": math.sqrt(1.5 / b)} for b in NOISE_BATCHES]
-    ema = 1 + MOMENTUM / (2 - MOMENTUM)
-    rows += [{"batch": b, "quantity": "mismatch", "value": math.sqrt(1.5 * ema / b)} for b in NOISE_BATCHES]
-    return pd.DataFrame(rows)
-
-
-def batch_noise(p: Params) -> Result:
-    """Both gaps vs batch size for BatchNorm (always) and the chosen batch-free norms (MLP features, float64)."""
-    dev = device(p.device)
-    g = generator(p.seed, dev)
-    mu, sigma = _population(p, g, dev)
-    probe = _draw((1,), mu, sigma, g)
-    rows = []
-    for name in ("batch", *(n for n in applicable(p.norms, "mlp") if n in BATCH_FREE)):
-        for b in NOISE_BATCHES:
-            module = _norm(p, name).to(dev)
-            rows.append({"norm": name, "batch": b, "quantity": "train_noise",
-                         "value": train_noise(module, probe, b, mu, sigma, g)})
-            rows.append({"norm": name, "batch": b, "quantity": "mismatch",
-                         "value": mismatch(_norm(p, name).to(dev), b, mu, sigma, g)})
-    return Result({"noise": pd.DataFrame(rows, columns=["norm", "batch", "quantity", "value"]),
-                   "noise_theory": noise_theory()})
-
-
-def noise_work(p: Params) -> float:
-    """About 20 flops per feature per sample, over all draws."""
-    return 20.0 * p.width * (len(p.norms) + 1) * sum(b * (2 * TRIALS + WARMUP) for b in NOISE_BATCHES)
 
 
 def task(seed: int, dev: torch.device) -> tuple[torch.Tensor, ...]:

@@ -10,6 +10,7 @@ import pandas as pd
 from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, hline, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
+from stabviz.experiments.normalization_noise import AXES
 from stabviz.figures import Block, Figure, Table
 from stabviz.i18n import choice_label, scoped, tr
 
@@ -97,17 +98,26 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
 
 
 def noise_view(result: Result, p: Params, lang: str) -> list[Block]:
-    """BatchNorm's two batch-size gaps on log-log axes, sqrt(1.5/B) dashed; batch-free norms sit at 0 (▼)."""
+    """BatchNorm's two batch-size gaps on log-log axes, its theory dashed; batch-free norms sit at 0 (▼).
+    On the conv net also a table of the axes each norm standardizes."""
     noise = _named(result.tables["noise"].rename(columns={"value": "gap"}), lang)
     theory = result.tables["noise_theory"].rename(columns={"value": "gap"})
     theory = theory.assign(norm=choice_label("norm", "batch", lang))
+    conv = p.arch == "conv"
     blocks: list[Block] = []
     for q in ("train_noise", "mismatch"):
         chart = log_profile(noise[noise["quantity"] == q].drop(columns="quantity"), "batch", "gap", "norm", lang=lang,
                             x_title=_t("noise.x", lang), y_title=_t(f"noise.{q}_y", lang),
                             title=_t(f"noise.{q}_title", lang),
                             theory=theory[theory["quantity"] == q].drop(columns="quantity"), x_log=True)
-        blocks.append(Figure(f"normalization_{q}", chart, _t(f"noise.{q}_caption", lang)))
+        caption = _t(f"noise.{q}_caption_conv", lang, hw=p.size**2) if conv else _t(f"noise.{q}_caption", lang)
+        blocks.append(Figure(f"normalization_{q}", chart, caption))
+    if conv:
+        axes = _named(result.tables["noise_axes"], lang)
+        header = {c: _t("noise.col.mean", lang, axes=AXES[c[5:]]) if c.startswith("mean_")
+                  else _t(f"noise.col.{c}", lang) for c in axes.columns}
+        blocks.append(Table("normalization_noise_axes", axes.rename(columns=header),
+                            _t("noise.axes_caption", lang, channels=p.channels, size=p.size)))
     return blocks
 
 

@@ -57,3 +57,36 @@ def test_chinese_link_renders_chinese_titles_and_charts():
         assert titles and all(CJK.search(t) for t in titles)
     rows = chart_rows(tabs["layers"], chart_index(tabs["layers"], "各层权重梯度"))
     assert "批量规范化 BatchNorm" in {r["norm"] for r in rows}
+
+
+SCENES = {  # the lesson scenes' links on this page (Lessons 3, 4 and 5): each opens without a warning and draws
+    "axes": {"tab": "noise", "arch": "conv", "norms": "batch,layer,instance,group"},
+    "exploding": {"norms": "none,batch", "activation": "relu", "std": "0.5"},  # init: N(0, std²) by default
+    "residual": {"tab": "residual", "norms": "none", "activation": "sigmoid", "init": "xavier_normal"},
+}
+
+
+def _scene(name: str):
+    at = open_page("normalization", SCENES[name])
+    assert not problems(at) and not at.warning
+    assert charts(at) and all(chart_rows(at, i) for i in range(len(charts(at))))
+    assert dict(at.query_params) == SCENES[name]
+    return at
+
+
+def test_conv_noise_scene_shows_every_per_image_norm_at_zero_and_the_axes_table():
+    at = _scene("axes")
+    assert len(charts(at)) == 2
+    noise = chart_rows(at, chart_index(at, "Train-mode noise"))
+    assert {r["norm"] for r in noise if "norm" in r} >= {"BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm"}
+    axes = at.dataframe[0].value
+    assert list(axes.iloc[:, 1]) == ["N,H,W", "C,H,W", "H,W", "C/G,H,W"]
+    assert any("B·36" in c.value for c in at.caption)  # the conv theory counts H·W = 36 values per image
+
+
+def test_exploding_relu_scene_and_skip_scene_draw():
+    at = _scene("exploding")
+    assert at.session_state[key("normalization", "activation")] == "relu" and len(charts(at)) == 3
+    at = _scene("residual")
+    rows = chart_rows(at, chart_index(at, "First-layer gradient"))
+    assert {r["norm"] for r in rows if "norm" in r} == {"no normalization"}

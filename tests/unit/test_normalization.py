@@ -9,6 +9,7 @@ import torch
 
 from stabviz.charts import X_SHAPE
 from stabviz.experiments import normalization as norm
+from stabviz.experiments import normalization_noise as noise
 from stabviz.experiments import run_section
 from stabviz.experiments.normalization_nets import NetSpec, build, groups_used, inputs, norm_layer
 from stabviz.runtime import BudgetError, generator
@@ -57,6 +58,81 @@ def test_batchnorm_noise_and_mismatch_follow_sqrt_1_5_over_b_and_others_are_exac
         series = bn[bn["quantity"] == q].set_index("batch")["value"]
         assert series[2] / series[256] > 7
     assert (noise[noise["norm"] != "batch"]["value"] == 0).all()
+
+
+def test_noise_findings_give_the_slope_minus_one_half_and_exact_zeros():
+    """Gap ~ sqrt(1.5 / B): slope -1/2 on log-log axes from B = 16 on; the batch-free norms' gaps are exactly 0."""
+    r = section("noise", norm.Params(norms=("batch", "layer", "group", "rms")))
+    f, t = r.findings, r.tables["noise"]
+    for q in noise.QUANTITIES:
+        bn = t[(t["norm"] == "batch") & (t["quantity"] == q) & (t["batch"] >= noise.FIT_FROM)]
+        assert f[f"{q}_slope_batch"] == pytest.approx(np.polyfit(np.log(bn["batch"]), np.log(bn["value"]), 1)[0])
+        assert f[f"{q}_slope_batch"] == pytest.approx(-0.5, abs=0.05)
+        assert 0 < f[f"{q}_fit_error_batch"] < 0.15
+    assert {f"gap_max_{n}": f[f"gap_max_{n}"] for n in ("layer", "group", "rms")} == dict.fromkeys(
+        ("gap_max_layer", "gap_max_group", "gap_max_rms"), 0.0)
+
+
+def test_conv_batchnorm_noise_follows_one_over_sqrt_b_h_w_and_the_per_image_norms_are_exactly_0():
+    """BatchNorm2d averages a channel over B·H·W values: theory sqrt(1.5 / (B·H·W)); LayerNorm [C,H,W],
+    InstanceNorm [H,W] and GroupNorm [C/G,H,W] never see the batch."""
+    p = norm.Params(arch="conv", norms=("batch", "layer", "instance", "group"), channels=8, size=6)
+    r = section("noise", p)
+    theory = r.tables["noise_theory"].set_index(["quantity", "batch"])["value"]
+    assert theory[("train_noise", 4)] == pytest.approx(math.sqrt(1.5 / (4 * 36)))
+    bn = r.tables["noise"][r.tables["noise"]["norm"] == "batch"]
+    for row in bn[bn["batch"] >= 16].itertuples():
+        assert row.value == pytest.approx(theory[(row.quantity, row.batch)], rel=0.15)
+    assert r.findings["train_noise_slope_batch"] == pytest.approx(-0.5, abs=0.05)
+    assert all(r.findings[f"gap_max_{n}"] == 0.0 for n in ("layer", "instance", "group"))
+    assert set(r.tables["noise"]["norm"]) == {"batch", "layer", "instance", "group"}
+
+
+# Which norms' groups each norm's groups make up: BatchNorm's (c), LayerNorm's (n), InstanceNorm's (n, c), GroupNorm's
+# (n, g). A norm's output has mean 0 over another's axes exactly when each of those groups is a union of its own.
+COARSER = {"batch": {"batch"}, "layer": {"layer"}, "group": {"group", "layer"},
+           "instance": {"instance", "batch", "layer", "group"}}
+
+
+def test_each_norm_standardizes_exactly_the_axes_the_lecture_names():
+    """N,H,W (Batch), C,H,W (Layer), H,W (Instance), C/G,H,W (Group): mean 0 over its own axes and the groupings
+    they make up, not elsewhere; variance sigma²/(sigma² + eps) over its own axes."""
+    p = norm.Params(arch="conv", norms=("layer", "instance", "group"), channels=8, size=6, groups=4)
+    r = section("noise", p)
+    axes = r.tables["noise_axes"].set_index("norm")
+    assert axes["axes"].to_dict() == {"batch": "N,H,W", "layer": "C,H,W", "instance": "H,W", "group": "C/G,H,W"}
+    for n, zero in COARSER.items():
+        for other in COARSER:
+            mean = axes.loc[n, f"mean_{other}"]
+            assert (mean < 1e-12) if other in zero else (mean > 1e-2), (n, other, mean)
+        assert r.findings[f"axes_mean_{n}"] == axes.loc[n, f"mean_{n}"] < 1e-12
+        assert r.findings[f"axes_var_{n}"] == axes.loc[n, "var_error"] < 1e-3
+    assert "noise_axes" not in section("noise", norm.Params()).tables
+
+
+def test_batchnorm_tames_an_exploding_relu_net_whose_growth_he_et_al_predict():
+    """Plain ReLU with N(0, s²) weights: each layer multiplies the activations' rms by s sqrt(n/2) (He et al. 2015),
+    and the gradients explode with them; BatchNorm keeps the last block at std(relu(z)), z ~ N(0, 1)."""
+    p = norm.Params(norms=("none", "batch"), activation="relu", init="normal", std=0.5)
+    r = section("layers", p)
+    f, t = r.findings, r.tables["layers"].set_index(["norm", "layer"])["act_std"]
+    growth = (t[("none", p.depth)] / t[("none", 1)]) ** (1 / (p.depth - 1))
+    assert growth == pytest.approx(p.std * math.sqrt(p.width / 2), rel=0.12)
+    assert f["act_std_last_none"] == t[("none", p.depth)] and f["act_std_last_batch"] == t[("batch", p.depth)]
+    assert f["act_std_last_batch"] == pytest.approx(f["normal_std"], rel=0.1)
+    assert f["grad_max_none"] > 1e5 * f["grad_max_batch"] and f["grad_min_none"] > 1e6
+    grads = r.tables["layers"].groupby("norm")["grad_norm"]
+    assert f["grad_max_batch"] == grads.max()["batch"] and f["grad_min_batch"] == grads.min()["batch"]
+
+
+def test_residual_findings_are_the_deepest_first_layer_gradients():
+    p = small(norms=("none", "batch"), depth=32, activation="sigmoid", init="xavier_normal")
+    r = section("residual", p)
+    f, t = r.findings, r.tables["residual_depth"].set_index(["norm", "residual", "depth"])["grad_norm"]
+    for n in ("none", "batch"):
+        assert f[f"first_grad_plain_{n}"] == t[(n, False, 32)] and f[f"first_grad_residual_{n}"] == t[(n, True, 32)]
+        assert f[f"skip_gain_{n}"] == pytest.approx(f[f"first_grad_residual_{n}"] / f[f"first_grad_plain_{n}"])
+    assert f["skip_gain_none"] > 1e4
 
 
 def test_saturation_theory_matches_the_closed_form_thresholds():
@@ -171,6 +247,8 @@ def test_same_params_same_numbers_and_the_seed_matters():
 
 
 def test_too_much_work_is_refused_before_it_runs():
+    with pytest.raises(BudgetError):
+        section("noise", norm.Params(arch="conv", channels=64, size=32))
     with pytest.raises(BudgetError):
         section("layers", norm.Params(depth=200, width=512, batch=1024))
     with pytest.raises(BudgetError):
