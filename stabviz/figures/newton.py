@@ -17,8 +17,13 @@ from stabviz.i18n import choice_label, scoped
 from stabviz.runtime import dtype
 from stabviz.surfaces import box_of
 
-KINDS = ("minimum", "saddle", "maximum", "degenerate", "nonfinite")
-KIND_COLOURS = ("#2e7d32", "#ef6c00", "#c62828", "#9e9e9e", "#212121")
+# kind of point -> (cell colour, the signs of λ_min λ_max written in the cell, that text's colour): Okabe–Ito blue,
+# yellow, vermillion, then grey and black, at least ΔE 21 apart (and from white) for protanopes, deuteranopes and
+# tritanopes (the simulation of tests/unit/test_charts.py); the signs read without colour
+KIND_STYLE = {"minimum": ("#0072B2", "+ +", "white"), "saddle": ("#F0E442", "− +", "black"),
+              "maximum": ("#D55E00", "− −", "white"), "degenerate": ("#999999", "0", "black"),
+              "nonfinite": ("#000000", "✕", "white")}
+SIGNED_STEPS = 40  # steps up to which each cell is wide enough to show its signs
 
 
 _t = scoped("newton")
@@ -56,17 +61,28 @@ def descent_view(result: Result, p: Params, lang: str) -> list[Block]:
     ]
 
 
-def _sign_chart(paths: pd.DataFrame, lang: str) -> alt.Chart:
-    """One cell per method and step, coloured by what the Hessian's eigenvalue signs say."""
-    names = [_t(f"kind.{k}", lang) for k in KINDS]
+def _sign_chart(paths: pd.DataFrame, lang: str) -> alt.LayerChart:
+    """One cell per method and step, coloured by what the Hessian's eigenvalue signs say, with those signs written
+    in the cell when it is wide enough."""
+    names = [_t(f"kind.{k}", lang) for k in KIND_STYLE]
     data = paths.assign(kind=[_t(f"kind.{k}", lang) for k in paths["kind"]])
-    return alt.Chart(data).mark_rect(stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("step:O", title=_t("descent.step", lang), axis=alt.Axis(labelOverlap=True)),
-        y=alt.Y("method:N", title=None),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=names, range=list(KIND_COLOURS))),
+    signed = data["step"].nunique() <= SIGNED_STEPS
+    if signed:  # the same dataset for cells and signs: no row sent twice
+        styles = [KIND_STYLE[k] for k in paths["kind"]]
+        data = data.assign(signs=[sign for _, sign, _ in styles], ink=[ink for _, _, ink in styles])
+    x = alt.X("step:O", title=_t("descent.step", lang), axis=alt.Axis(labelOverlap=True))
+    y = alt.Y("method:N", title=None)
+    colours = alt.Scale(domain=names, range=[colour for colour, _, _ in KIND_STYLE.values()])
+    cells = alt.Chart(data).mark_rect(stroke="white", strokeWidth=0.5).encode(
+        x=x, y=y, color=alt.Color("kind:N", title=None, scale=colours),
         tooltip=[*tooltips(["method:N", "step:Q", "kind:N"]), alt.Tooltip("eig_min:Q", format=".4g"),
                  alt.Tooltip("eig_max:Q", format=".4g")],
-    ).properties(title=_t("descent.signs_title", lang), width=WIDTH, height=40 * paths["method"].nunique())
+    )
+    signs = alt.Chart(data).mark_text(fontSize=11, aria=False).encode(
+        x=x, y=y, text=alt.Text("signs:N"), fill=alt.Fill("ink:N", scale=None))
+    layers = [cells, signs] if signed else [cells]
+    return alt.layer(*layers, title=_t("descent.signs_title", lang), width=WIDTH,
+                     height=40 * paths["method"].nunique())
 
 
 def _eigen_chart(paths: pd.DataFrame, lang: str) -> alt.TopLevelMixin:

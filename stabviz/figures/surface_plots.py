@@ -13,6 +13,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from stabviz.chart_style import MARK_FILTER, marked, point_layer, series_scales
+from stabviz.chart_style import names as in_order
 from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, resolve, series, thin, tooltips
 from stabviz.figures.isobands import edges, isobands
 from stabviz.i18n import tr
@@ -22,6 +24,7 @@ BANDS = 12  # colour levels of the contour map
 UNDEFINED_GREY = "#bbbbbb"  # where the surface itself is inf or nan
 MAX_VERTICES = 8000  # band vertices sent at most (the pages' surfaces need <= 4,800); past it: one cell per point
 TRAJECTORY_ROWS = 1000  # trajectory rows sent to the browser per chart (the contour bands come on top)
+ITERATE_ROWS = 300  # paths of at most this many rows in all show every iterate, longer ones a few (chart_style.marked)
 EXIT_SHAPES = {"outside": "triangle-up", "nonfinite": X_SHAPE}
 LANDMARK_SHAPES = {"minimum": "diamond", "saddle": "square"}
 
@@ -133,28 +136,37 @@ def visible(paths: pd.DataFrame, keys: list[str],
 
 def trajectory_layers(paths: pd.DataFrame, keys: list[str], color: str, box: tuple[float, float, float, float],
                       exit_names: dict[str, str]) -> list[alt.Chart]:
-    """Lines (ordered by step) on a white halo, start dots, and ▲/✕ markers where a path left the box or blew up.
+    """Lines (ordered by step) on a white halo, iterates and start dots, and ▲/✕ markers where a path left the box
+    or blew up.
 
-    The halo keeps every path readable on the dark and the light bands alike.
+    Each ``color`` series has its colour, its shape (start dot and iterates: every one of a short path, a few
+    along a long one) and its dash (a map has no theory line, so dashes are free here); one legend shows colour
+    and shape with the exits' ▲ ✕. The halo keeps every path readable on the dark and the light bands alike.
     """
     lines, exits = visible(paths, keys, box)
     lines = lines.astype({"x": float, "y": float})
+    lines = lines.assign(marked=marked(lines, keys).to_numpy() | (len(lines) <= ITERATE_ROWS))  # one dataset for all
+    scales = series_scales(in_order(lines[color]), states={exit_names[s]: EXIT_SHAPES[s] for s in EXIT_SHAPES})
     tip = [*tooltips([*keys, "step"]), alt.Tooltip("loss:Q", format=".4g"), alt.Tooltip("status:N")]
     detail = [alt.Detail(k) for k in keys]
-    col = series(color)
+    col = series(color, scale=scales["color"])
     halo = alt.Chart(lines).mark_line(color="white", strokeWidth=4.5, opacity=0.8, strokeJoin="round", aria=False)
     halo = halo.encode(x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), detail=detail)
-    path = alt.Chart(lines).mark_line(strokeWidth=2, strokeJoin="round", point=len(lines) <= 300).encode(
-        x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), color=col, detail=detail, tooltip=tip)
-    starts = alt.Chart(lines[lines["step"] == 0]).mark_point(
-        size=90, filled=True, shape="circle", stroke="white", strokeWidth=1.5, opacity=1).encode(
-        x=alt.X("x:Q"), y=alt.Y("y:Q"), color=col, tooltip=tip)
-    exits = exits.assign(status=[exit_names[s] for s in exits["status"]]).astype({"x": float, "y": float})
-    shape = alt.Shape("status:N", title=None, scale=alt.Scale(domain=[exit_names[s] for s in EXIT_SHAPES],
-                                                            range=list(EXIT_SHAPES.values())))
-    marks = alt.Chart(exits).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
+    path = alt.Chart(lines).mark_line(strokeWidth=2, strokeJoin="round").encode(
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), order=alt.Order("step:Q"), color=col, detail=detail, tooltip=tip,
+        strokeDash=series(color, alt.StrokeDash, legend=None, scale=scales["strokeDash"]))
+    shape = series(color, alt.Shape, scale=scales["shape"])
+    iterates = alt.Chart(lines, transform=[MARK_FILTER]).mark_point(
+        size=45, filled=True, stroke="white", strokeWidth=0.8, opacity=1).encode(
         x=alt.X("x:Q"), y=alt.Y("y:Q"), color=col, shape=shape, tooltip=tip)
-    return [halo, path, starts] + ([marks] if len(exits) else [])  # an empty layer with a legend breaks the layout
+    starts = alt.Chart(lines[lines["step"] == 0]).mark_point(
+        size=90, filled=True, stroke="white", strokeWidth=1.5, opacity=1).encode(
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), color=col, shape=shape, tooltip=tip)
+    exits = exits.assign(status=[exit_names[s] for s in exits["status"]]).astype({"x": float, "y": float})
+    marks = alt.Chart(exits).mark_point(size=160, filled=True, stroke="black", strokeWidth=1).encode(
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), color=col, shape=series("status", alt.Shape, scale=scales["shape"]),
+        tooltip=tip)
+    return [halo, path, iterates, starts, *([marks] if len(exits) else [])]  # an empty layer's legend breaks the layout
 
 
 def landmark_layer(marks: pd.DataFrame, names: dict[str, str]) -> alt.Chart:
@@ -189,16 +201,22 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, marks: pd.DataFrame, *,
 
 def signed_chart(df: pd.DataFrame, x: str, y: str, color: str, *, x_title: str, y_title: str, title: str,
                  nonfinite: str, dash: str | None = None) -> alt.LayerChart:
-    """A signed series on a symlog axis (it may run to -inf); inf/nan drawn as ✕ at the axis edge."""
+    """A signed series on a symlog axis (it may run to -inf), each its colour and shape (as `charts.log_profile`);
+    inf/nan drawn as ✕ at the axis edge, in the series' colour."""
     finite = df[np.isfinite(df[y])]
     lo, hi = (float(finite[y].min()), float(finite[y].max())) if len(finite) else (-1.0, 1.0)
     bad = df[~np.isfinite(df[y])].assign(**{y: lambda d: np.where(d[y] == -np.inf, lo, hi)}, state=nonfinite)
-    enc = {"x": alt.X(f"{x}:Q", title=x_title), "color": series(color)}
+    scales = series_scales(in_order(df[color]), states={nonfinite: X_SHAPE})
+    x_enc, colour = alt.X(f"{x}:Q", title=x_title), series(color, scale=scales["color"])
     y_enc = alt.Y(f"{y}:Q", title=y_title, axis=symlog_axis(lo, hi),
                   scale=alt.Scale(type="symlog", domain=[lo, hi], nice=False))
-    if dash:
-        enc["strokeDash"] = series(dash, alt.StrokeDash)
-    line = alt.Chart(finite).mark_line(point=len(finite) <= 60).encode(y=y_enc, tooltip=tooltips(df.columns), **enc)
-    marks = alt.Chart(bad).mark_point(shape=X_SHAPE, size=90, filled=True).encode(
-        y=y_enc, tooltip=tooltips([*df.columns, "state:N"]), **{k: v for k, v in enc.items() if k != "strokeDash"})
-    return alt.layer(line, *([marks] if len(bad) else []), title=title, width=WIDTH, height=HEIGHT)
+    tip = tooltips(df.columns)
+    finite = finite.assign(marked=marked(finite, [color, dash]).to_numpy())
+    dashed = {"strokeDash": series(dash, alt.StrokeDash)} if dash else {}
+    line = alt.Chart(finite).mark_line().encode(x=x_enc, y=y_enc, color=colour, tooltip=tip, **dashed)
+    points = point_layer(finite, x=x_enc, y=y_enc, color=colour, shape=series(color, alt.Shape, scale=scales["shape"]),
+                         tooltip=tip)
+    marks = alt.Chart(bad).mark_point(size=90, filled=True).encode(
+        x=x_enc, y=y_enc, color=colour, shape=series("state", alt.Shape, scale=scales["shape"]),
+        tooltip=tooltips([*df.columns, "state:N"]))
+    return alt.layer(line, points, *([marks] if len(bad) else []), title=title, width=WIDTH, height=HEIGHT)

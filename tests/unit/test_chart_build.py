@@ -98,17 +98,11 @@ def test_a_shorthand_channel_is_caught(monkeypatch):
 
 
 COLOUR_ONLY = {  # figure -> why its series still differ by colour alone (figure modules to change, issue 19)
-    "newton_map": "surface_plots.trajectory_layers: paths and start dots by colour only",
-    "optimizers_map": "surface_plots.trajectory_layers: paths and start dots by colour only",
-    "newton_eigenvalues": "surface_plots.signed_chart: dash is λ_min/λ_max, methods by colour only",
-    "newton_loss": "surface_plots.signed_chart (the surface goes negative): methods by colour only",
     "normalization_training_accuracy": "normalization._accuracy_chart: dash is the statistics, norms by colour only",
     "recurrent_lstm_gates": "recurrent._gate_chart: gates by colour only",
     "recurrent_gru_gates": "recurrent._gate_chart: gates by colour only",
-    "loss_pairing_map_mse": "surface_plots.trajectory_layers: paths and start dots by colour only",
-    "loss_pairing_map_bce": "surface_plots.trajectory_layers: paths and start dots by colour only",
 }
-OWN_COLOURS = {"newton_signs": "cells coloured by the kind of stationary point (not series): newton.KIND_COLOURS"}
+OWN_COLOURS = {"newton_signs": "cells coloured by the kind of stationary point (not series): newton.KIND_STYLE"}
 
 
 def _views(spec: dict) -> list[dict]:
