@@ -35,9 +35,9 @@ PHONE_CSS = """<style>@media (max-width: 640px) {
 }</style>"""
 PRESENT_CSS = """<style>
   .st-key-lesson_bar p, .st-key-lesson_bar li, .st-key-tab_caption p { font-size: 1.9rem; line-height: 1.35; }
-  .st-key-lesson_bar h2 { font-size: 2.6rem; }
+  .st-key-lesson_bar h2, .st-key-lesson_bar h3 { font-size: 2.4rem; }
   .st-key-results [data-testid="stCaptionContainer"] p, .st-key-results p { font-size: 1.5rem; }
-  [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+  [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; max-width: 100%; }
 </style>"""
 HOME_ICON = ":material/home:"
 

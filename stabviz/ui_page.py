@@ -93,12 +93,15 @@ def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec],
     return next(s for s in sections if s.name == tab), body, place
 
 
-def _projector_placement(name: str, sections: tuple[Section, ...], lang: str) -> tuple[Section, Any, dict]:
-    """The projector view: no controls and no tab bar (every value from the link), the open tab's heading only."""
+def _projector_placement(name: str, sections: tuple[Section, ...], lang: str,
+                         heading: bool) -> tuple[Section, Any, dict]:
+    """The projector view: no controls and no tab bar (every value from the link); the open tab's heading unless
+    a lesson's caption says what to look at."""
     tab = url_tab(name, [s.name for s in sections], lang)
     body = st.container()
-    with body:
-        _tab_heading(name, tab, lang)
+    if heading:
+        with body:
+            _tab_heading(name, tab, lang)
     return next(s for s in sections if s.name == tab), body, {}
 
 
@@ -197,7 +200,7 @@ def experiment_page(name: str) -> None:
         st.title(tr(f"{name}.title", lang))
         st.markdown(tr(f"{name}.intro", lang))
     bar = st.container()  # the lesson bar, or the way back to a scene left; filled once the result is known
-    sec, body, place = _projector_placement(name, module.SECTIONS, lang) if projector else \
+    sec, body, place = _projector_placement(name, module.SECTIONS, lang, heading=where is None) if projector else \
         _placement(name, module.SECTIONS, module.Params.specs(), lang)
     params = read_params(name, module.Params, lang, place)
     shown = follows(where, name, sec.name, params)
