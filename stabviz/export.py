@@ -3,7 +3,8 @@
 CJK glyphs: vl-convert only knows fonts it has been told about, so the system font folders are
 registered once; Chinese charts name ``charts.CJK_FONT`` (Debian package fonts-wqy-microhei).
 HTML: vega, vega-lite and vega-embed (with vega-tooltip) are inlined from vl-convert's bundle, and every
-chart's data is in its spec, so a file opens with tooltips from file:// with the network off.
+chart's data is in its spec, so a file opens with tooltips, zoom and legend highlighting (``stabviz.interactive``)
+from file:// with the network off.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 import vl_convert as vlc
 
 from stabviz.i18n import LANGS, param_label, tr
+from stabviz.interactive import interactive
 from stabviz.params import to_text
 
 PNG_SCALE = 2  # 2x pixels: crisp on slides
@@ -86,10 +88,11 @@ def markdown_html(text: str) -> str:
 
 
 def chart_html(element_id: str, spec: dict) -> str:
-    """A chart's place on the page and the script that draws it there (vega-embed, tooltips on)."""
+    """A chart's place on the page and the script that draws it there (vega-embed, tooltips on), with zoom, pan and
+    legend highlighting added (``stabviz.interactive``)."""
     target = script_json(f"#{element_id}")
     return (f'<div class="chart" id="{html.escape(element_id)}"></div>\n'
-            f"<script>vegaEmbed({target}, {script_json(spec)}, {script_json(EMBED_OPTIONS)})"
+            f"<script>vegaEmbed({target}, {script_json(interactive(spec))}, {script_json(EMBED_OPTIONS)})"
             f".catch(e => {{ document.querySelector({target}).textContent = String(e); }});</script>\n")
 
 
