@@ -14,6 +14,7 @@ import pytest
 
 from stabviz import figures, handout, lessons
 from stabviz.cli import main
+from stabviz.interactive import interactive
 
 BASE = "http://lecture.example:8501"
 LESSON = """
@@ -144,7 +145,7 @@ def test_each_scene_embeds_exactly_its_tabs_figures_as_the_page_draws_them(built
         params = lessons.scene_params(scene)[0]
         blocks = figures.load(scene.page).VIEWS[scene.tab](lessons.run_scene(scene), params, "en")
         for fig in figures.figures_of(blocks).values():
-            assert embeds.pop(f"scene-{n}-{fig.name}") == json.loads(json.dumps(fig.spec("en")))
+            assert embeds.pop(f"scene-{n}-{fig.name}") == json.loads(json.dumps(interactive(fig.spec("en"))))
     assert embeds == {}
 
 
