@@ -7,7 +7,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, hline, line_chart, log_profile, series, tooltips
+from stabviz.chart_style import STATE_INK, marked, names, point_layer, series_scales
+from stabviz.charts import HEIGHT, WIDTH, X_SHAPE, hline, label, line_chart, log_profile, series, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.normalization import Params
 from stabviz.experiments.normalization_noise import AXES
@@ -97,6 +98,17 @@ def saturation_view(result: Result, p: Params, lang: str) -> list[Block]:
     return blocks
 
 
+def _zero_label(noise: pd.DataFrame) -> list[alt.Chart]:
+    """The norms whose gap is exactly 0, named in the chart's lower right corner: their ▼ sit on top of each
+    other at every batch size, so only the one drawn last would show."""
+    zero = noise[noise["gap"] == 0]
+    if zero["norm"].nunique() < 2:
+        return []
+    df = pd.DataFrame({"label": [f"▼ {' · '.join(names(zero['norm']))} = 0"]})
+    mark = {"align": "right", "baseline": "bottom", "dy": -10, "color": STATE_INK, "fontSize": 12}
+    return label(df, mark, x=alt.XValue(WIDTH - 4), y=alt.YValue(HEIGHT), text=alt.Text("label:N"))
+
+
 def noise_view(result: Result, p: Params, lang: str) -> list[Block]:
     """BatchNorm's two batch-size gaps on log-log axes, its theory dashed; batch-free norms sit at 0 (▼).
     On the conv net also a table of the axes each norm standardizes."""
@@ -110,6 +122,8 @@ def noise_view(result: Result, p: Params, lang: str) -> list[Block]:
                             x_title=_t("noise.x", lang), y_title=_t(f"noise.{q}_y", lang),
                             title=_t(f"noise.{q}_title", lang),
                             theory=theory[theory["quantity"] == q].drop(columns="quantity"), x_log=True)
+        for layer in _zero_label(noise[noise["quantity"] == q]):
+            chart += layer
         caption = _t(f"noise.{q}_caption_conv", lang, hw=p.size**2) if conv else _t(f"noise.{q}_caption", lang)
         blocks.append(Figure(f"normalization_{q}", chart, caption))
     if conv:
@@ -155,14 +169,18 @@ def jacobian_view(result: Result, p: Params, lang: str) -> list[Block]:
     return blocks
 
 
-def _accuracy_chart(long: pd.DataFrame, lang: str) -> alt.Chart:
-    """Accuracy against batch size on a log2 axis; solid: running statistics, dashed: batch statistics."""
-    return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("batch:Q", title=_t("training.x", lang), scale=alt.Scale(type="log", base=2)),
-        y=alt.Y("accuracy:Q", title=_t("training.acc_y", lang), scale=alt.Scale(domain=[0, 1])),
-        color=series("norm"), strokeDash=series("stats", alt.StrokeDash),
-        tooltip=tooltips(long.columns),
-    )
+def _accuracy_chart(long: pd.DataFrame, lang: str) -> list[alt.Chart]:
+    """Accuracy against batch size on a log2 axis, a colour and a shape per norm (one legend); solid: running
+    statistics, dashed: batch statistics (a legend of its own)."""
+    x = alt.X("batch:Q", title=_t("training.x", lang), scale=alt.Scale(type="log", base=2))
+    y = alt.Y("accuracy:Q", title=_t("training.acc_y", lang), scale=alt.Scale(domain=[0, 1]))
+    scales, tips = series_scales(names(long["norm"])), tooltips(long.columns)
+    color = series("norm", scale=scales["color"])
+    data = long.assign(marked=marked(long, ["norm", "stats"]))
+    line = alt.Chart(data).mark_line().encode(
+        x=x, y=y, color=color, strokeDash=series("stats", alt.StrokeDash), tooltip=tips)
+    return [line, point_layer(data, x=x, y=y, color=color, shape=series("norm", alt.Shape, scale=scales["shape"]),
+                              tooltip=tips)]
 
 
 def training_view(result: Result, p: Params, lang: str) -> list[Block]:
@@ -170,7 +188,7 @@ def training_view(result: Result, p: Params, lang: str) -> list[Block]:
     table, chance = result.tables["training"], result.findings["chance_accuracy"]
     long = pd.concat([table[["norm", "batch"]].assign(accuracy=table[c], stats=_t(f"training.{c}", lang))
                       for c in ("test_acc", "test_acc_batch_stats")], ignore_index=True)
-    acc = alt.layer(_accuracy_chart(_named(long, lang), lang), hline(chance, _t("training.chance", lang)),
+    acc = alt.layer(*_accuracy_chart(_named(long, lang), lang), hline(chance, _t("training.chance", lang)),
                     title=_t("training.acc_title", lang, epochs=p.epochs), width=WIDTH, height=HEIGHT)
     curves = result.tables["training_curves"]
     ends = curves[curves["batch"].isin([curves["batch"].min(), curves["batch"].max()])].astype({"batch": str})

@@ -9,6 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from stabviz.chart_style import SHAPES, marked, names, point_layer, series_scales
 from stabviz.charts import HEIGHT, LINE_KEY, WIDTH, changes, hline, label, log_profile, series, thin, tooltips
 from stabviz.experiments import Result
 from stabviz.experiments.recurrent import Params, sweep_init
@@ -96,31 +97,44 @@ def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
     return [Figure("recurrent_sweep", chart, caption)]
 
 
-def _gate_chart(table: pd.DataFrame, lang: str, y_title: str) -> list[alt.Chart]:
-    """Mean gate value per step (lines) with the 10-90 % band over batch and units."""
-    k = max(1, math.ceil(len(table) / 2000))
-    data = table[table["t"].isin(np.unique(table["t"])[::k])]
-    data = data.assign(gate=[_t(f"gates.gate_{g}", lang) for g in data["gate"]])
+def _gate_scales(gates: list, autograd: list) -> dict[str, alt.Scale]:
+    """One legend for the gates (each a colour and a shape, none dashed: dashed is theory here) and the autograd
+    points (a dark diamond, which no gate takes)."""
+    states = dict.fromkeys(autograd, "diamond")
+    scales = series_scales(gates, states=states)
+    shapes = [s for s in SHAPES if s != "diamond"]
+    scales["shape"] = alt.Scale(domain=scales["shape"].domain,
+                                range=[shapes[i % len(shapes)] for i in range(len(gates))] + list(states.values()))
+    return scales
+
+
+def _gate_chart(table: pd.DataFrame, lang: str) -> list[alt.Chart]:
+    """Mean gate value per step (lines with their gate's markers) with the 10-90 % band over batch and units;
+    the LSTM's dc_t/dc_{t-1} by autograd as points."""
+    data, path = table[table["gate"] != "dc_dc_prev"], table[table["gate"] == "dc_dc_prev"]
+    data = data[data["t"].isin(np.unique(data["t"])[:: max(1, math.ceil(len(data) / 2000))])]
+    path = path[path["t"].isin(np.unique(path["t"])[:: max(1, math.ceil(len(path) / MAX_POINTS))])]
+    data, path = (d.assign(gate=[_t(f"gates.gate_{g}", lang) for g in d["gate"]]) for d in (data, path))
+    data = data.assign(marked=marked(data, ["gate"]))
+    scales = _gate_scales(names(data["gate"]), names(path["gate"]))
     x = alt.X("t:Q", title=_t("through_time.x", lang))
+    y = alt.Y("mean:Q", title=_t("gates.y", lang), scale=alt.Scale(domain=[0, 1]))
+    color, shape = series("gate", scale=scales["color"]), series("gate", alt.Shape, scale=scales["shape"])
     band = alt.Chart(data).mark_area(opacity=0.15).encode(
-        x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=series("gate", legend=LINE_KEY))
-    line = alt.Chart(data).mark_line().encode(
-        x=x, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])), color=series("gate"),
-        tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("lo:Q", format=".3f"),
-                 alt.Tooltip("hi:Q", format=".3f")])
-    return [band, line]
+        x=x, y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=series("gate", legend=LINE_KEY, scale=scales["color"]))
+    tips = [*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f"), alt.Tooltip("lo:Q", format=".3f"),
+            alt.Tooltip("hi:Q", format=".3f")]
+    layers = [band, alt.Chart(data).mark_line().encode(x=x, y=y, color=color, tooltip=tips),
+              point_layer(data, x=x, y=y, color=color, shape=shape, tooltip=tips)]
+    if len(path):
+        layers.append(alt.Chart(path).mark_point(size=50, filled=True, color="black", opacity=1).encode(
+            x=x, y=y, shape=shape, tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f")]))
+    return layers
 
 
 def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
     """LSTM gates with dc_t/dc_{t-1} by autograd as points and sigmoid(b) as a rule; the GRU's 1 - z_t."""
     f, lstm = result.findings, result.tables["lstm_gates"]
-    lines = _gate_chart(lstm[lstm["gate"] != "dc_dc_prev"], lang, _t("gates.y", lang))
-    path = lstm[lstm["gate"] == "dc_dc_prev"]
-    path = path[path["t"].isin(np.unique(path["t"])[:: max(1, math.ceil(len(path) / MAX_POINTS))])]
-    points = alt.Chart(path.assign(gate=_t("gates.gate_dc_dc_prev", lang))).mark_point(
-        size=50, filled=True, color="black").encode(
-        x=alt.X("t:Q"), y=alt.Y("mean:Q"), shape=alt.Shape("gate:N", title=None, scale=alt.Scale(range=["diamond"])),
-        tooltip=[*tooltips(["gate:N", "t:Q"]), alt.Tooltip("mean:Q", format=".4f")])
     rule = hline(f["forget_sigmoid_b"], _t("gates.sigmoid_b", lang, b=f"{p.forget_bias:g}"))
     gru_table = result.tables["gru_gates"]
     rules = [hline(0.5, _t("gates.half", lang))]
@@ -132,9 +146,8 @@ def gates_view(result: Result, p: Params, lang: str) -> list[Block]:
         b = f"{p.update_bias:g}"
         rules.append(hline(1 - f["update_sigmoid_b"], _t("gates.update_rule", lang, b=b)))
         text += " " + _t("gates.update_shift", lang, b=b, first=_g(f["update_first"]), sig=_g(f["update_sigmoid_b"]))
-    gru = _framed(_t("gates.gru_title", lang),
-                  *_gate_chart(gru_table[gru_table["gate"] != "z"], lang, _t("gates.y", lang)), *rules)
-    lstm_chart = _framed(_t("gates.lstm_title", lang, b=f"{p.forget_bias:g}"), *lines, points, rule)
+    gru = _framed(_t("gates.gru_title", lang), *_gate_chart(gru_table[gru_table["gate"] != "z"], lang), *rules)
+    lstm_chart = _framed(_t("gates.lstm_title", lang, b=f"{p.forget_bias:g}"), *_gate_chart(lstm, lang), rule)
     return [
         Figure("recurrent_lstm_gates", lstm_chart, _t("gates.lstm_caption", lang)),
         Figure("recurrent_gru_gates", gru, _t("gates.gru_caption", lang)),

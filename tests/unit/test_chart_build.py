@@ -98,9 +98,6 @@ def test_a_shorthand_channel_is_caught(monkeypatch):
 
 
 COLOUR_ONLY = {  # figure -> why its series still differ by colour alone (figure modules to change, issue 19)
-    "normalization_training_accuracy": "normalization._accuracy_chart: dash is the statistics, norms by colour only",
-    "recurrent_lstm_gates": "recurrent._gate_chart: gates by colour only",
-    "recurrent_gru_gates": "recurrent._gate_chart: gates by colour only",
 }
 OWN_COLOURS = {"newton_signs": "cells coloured by the kind of stationary point (not series): newton.KIND_STYLE"}
 
