@@ -10,7 +10,7 @@ from stabviz.ui import carried_query, preload_optimizers, setup
 lang = setup(None)
 st.title(tr("common.app.title", lang))
 st.markdown(tr("common.app.tagline", lang))
-st.info(tr("common.app.share", lang), icon="🔗")
+st.info(tr("common.app.share", lang), icon=":material/link:")
 lesson_index(lang)
 st.header(tr("common.app.pages", lang))
 for name in experiments.NAMES:
