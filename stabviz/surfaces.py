@@ -185,31 +185,33 @@ class Start:
     method: str = ""
 
 
-def parse_points(text: str, methods: Sequence[str]) -> tuple[Start, ...]:
-    """Start points written ``x,y;x,y``, each maybe prefixed ``method@``; ValueError says what is wrong.
-
-    At most MAX_POINTS points, coordinates finite and within ±START_LIMIT; empty text: no points.
-    """
+def parse_points(text: str, methods: Sequence[str], most: int = MAX_POINTS, limit: float = START_LIMIT,
+                 axes: str = "x,y") -> tuple[Start, ...]:
+    """Start points written ``x,y;x,y``, each maybe prefixed ``method@`` (one of ``methods``; none where there are
+    none); ValueError says what is wrong. At most ``most`` points, coordinates finite and within ±``limit``, the
+    text at most MAX_POINTS_TEXT characters; empty text: no points. ``axes`` names the coordinates in messages
+    (the loss-pairing neuron's starts are ``w,b``)."""
     if len(text) > MAX_POINTS_TEXT:
         raise ValueError(f"longer than {MAX_POINTS_TEXT} characters")
     items = [item.strip() for item in text.split(";") if item.strip()]
-    if len(items) > MAX_POINTS:
-        raise ValueError(f"at most {MAX_POINTS} points")
-    return tuple(_start(item, methods) for item in items)
+    if len(items) > most:
+        raise ValueError(f"at most {most} points")
+    return tuple(_start(item, methods, limit, axes) for item in items)
 
 
-def _start(item: str, methods: Sequence[str]) -> Start:
+def _start(item: str, methods: Sequence[str], limit: float, axes: str) -> Start:
     """One ``[method@]x,y`` item."""
-    method, _, coords = item.rpartition("@")
+    method, _, coords = item.rpartition("@") if methods else ("", "", item)
     method = method.strip().lower()
     if method and method not in methods:
         raise ValueError(f"'{method[:20]}' is not one of {', '.join(methods)}")
     try:
         x, y = (float(c) for c in coords.split(","))
     except ValueError:
-        raise ValueError(f"'{item[:30]}' is not x,y (points are written x,y;x,y or method@x,y)") from None
-    if not (abs(x) <= START_LIMIT and abs(y) <= START_LIMIT):  # also refuses inf and nan
-        raise ValueError(f"coordinates must lie within ±{START_LIMIT:g}")
+        written = f"{axes};{axes}" + (f" or method@{axes}" if methods else "")
+        raise ValueError(f"'{item[:30]}' is not {axes} (points are written {written})") from None
+    if not (abs(x) <= limit and abs(y) <= limit):  # also refuses inf and nan
+        raise ValueError(f"{axes.replace(',', ' and ')} must lie within ±{limit:g}")
     return Start(x, y, method)
 
 

@@ -21,6 +21,7 @@ from stabviz.experiments import loss_descent as ld
 from stabviz.experiments.loss_numerics import NUMERIC_DTYPES, numerics_result
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import DTYPE_NAMES, device, device_param, generator, seed_param
+from stabviz.surfaces import parse_points as surface_points
 
 CURVE_POINTS = 401  # points of the dL/dz curves
 MAX_POINTS = 24  # start points a link may list (as many as the ring's largest count)
@@ -30,20 +31,9 @@ ELEMENT_COST = 100.0  # multiply-adds per element per step (forward and backward
 
 
 def parse_points(text: str) -> tuple[tuple[float, float], ...]:
-    """Neuron starts written ``w,b;w,b`` (empty: none); ValueError says what is wrong."""
-    items = [item.strip() for item in text.split(";") if item.strip()]
-    if len(items) > MAX_POINTS:
-        raise ValueError(f"at most {MAX_POINTS} points")
-    points = []
-    for item in items:
-        try:
-            w, b = (float(c) for c in item.split(","))
-        except ValueError:
-            raise ValueError(f"'{item[:30]}' is not w,b (points are written w,b;w,b)") from None
-        if not (abs(w) <= POINT_LIMIT and abs(b) <= POINT_LIMIT):  # also refuses inf and nan
-            raise ValueError(f"w and b must lie within ±{POINT_LIMIT:g}")
-        points.append((w, b))
-    return tuple(points)
+    """Neuron starts written ``w,b;w,b`` (empty: none), by the surfaces' start-point parser; ValueError says what
+    is wrong."""
+    return tuple((s.x, s.y) for s in surface_points(text, (), MAX_POINTS, POINT_LIMIT, "w,b"))
 
 
 def _check_points(text: str) -> None:
