@@ -50,6 +50,35 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """A scalar finding that a sweep can plot and a comparison lists, with the finding holding its theory's value.
+
+    ``key`` names it in ``Result.findings``; a key ending in ``_*`` is a family, one series per matching key
+    (``first_diverging_lr_*``: one per optimizer). Its label and one-line meaning are ``<page>.finding.<key>``
+    in the locale files (the ``_*`` dropped).
+    """
+
+    key: str
+    theory: str | None = None  # the theory's key for the same params, if the mathematics gives one ('*': the series)
+
+    def series(self, findings: dict[str, Any]) -> dict[str, Any]:
+        """The measured values this finding names in ``findings``: {series name ('' for a single one): value}."""
+        if not self.key.endswith("_*"):
+            return {"": findings[self.key]} if self.key in findings else {}
+        stem = self.key[:-1]
+        return {k[len(stem):]: v for k, v in findings.items() if k.startswith(stem) and k != self.theory}
+
+    def theory_of(self, findings: dict[str, Any], series: str = "") -> Any:
+        """The theory's value for one series, or None where there is none."""
+        return findings.get(self.theory.replace("*", series)) if self.theory else None
+
+    @property
+    def name(self) -> str:
+        """The key without a family's ``_*``: its locale name and its name in links and the CLI."""
+        return self.key.removesuffix("_*")
+
+
+@dataclass(frozen=True)
 class Section:
     """One part of a page: a pure run function, the params it reads, and its cost."""
 
@@ -58,6 +87,7 @@ class Section:
     uses: tuple[str, ...]  # the fields it reads; the rest are reset to defaults (cache key)
     work: Callable[[Any], float] = lambda p: 0.0  # estimated multiply-adds, checked before running
     long: bool = False  # a training run: the page shows a progress bar
+    findings: tuple[Finding, ...] = ()  # the scalar findings offered to sweeps and listed per pinned run
 
 
 def load(name: str) -> ModuleType:
