@@ -29,12 +29,22 @@ def main() -> None:
     parser.add_argument("--no-ratios", action="store_true")
     parser.add_argument("--load", type=int, metavar="SESSIONS", help="instead: the load test with this many sessions")
     parser.add_argument("--distinct", type=int, default=500, help="distinct parameter sets in the load test")
+    parser.add_argument("--replicas", type=int, metavar="N",
+                        help="load or soak N servers behind nginx (scripts/serve.sh) instead of one bare server")
+    parser.add_argument("--soak", type=int, metavar="SETS",
+                        help="instead: the soak, this many distinct parameter sets over Streamlit's protocol")
+    parser.add_argument("--allocator", default="jemalloc",
+                        help="the soak's serve.sh allocator: jemalloc, glibc, or both interleaved: glibc,jemalloc")
     args = parser.parse_args()
     quiet_streamlit()  # the table, and nothing else, on the terminal
+    if args.soak:
+        from bench.soak import main as soak
+
+        return soak(args.soak, args.replicas or 1, args.allocator)
     if args.load:
         from bench.load import main as load
 
-        return load(args.load, args.distinct)
+        return load(args.load, args.distinct, args.replicas)
     names = args.pages.split(",")
     fix_threads()  # as the app and the CLI run
     preload_optimizers().join()  # as the server's home page does; else it runs in the background of a page's timings
