@@ -18,7 +18,7 @@ def _timed(fn) -> tuple[float, object]:
 
 def engine_times(name: str, device: str = "auto") -> dict[str, float]:
     """Cold = computed (the tab a link opens first, and all quick tabs); warm = a cache hit; training apart."""
-    from stabviz.ui_page import cached_section, trained_section  # st.cache_data works in bare mode too
+    from stabviz.ui_results import cached_section, trained_section  # st.cache_data works in bare mode too
 
     module = experiments.load(name)
     params = module.Params()

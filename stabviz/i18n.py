@@ -99,7 +99,10 @@ def reason_text(reason: Reason, lang: str) -> str:
 
 
 def issue_message(issue: ParamIssue, lang: str) -> str:
-    """A replaced value, said in ``lang``: which parameter, what it got, why, and what is used."""
+    """A replaced value, said in ``lang``: which parameter, what it got, why, and what is used (or that it is
+    ignored, where nothing is used instead)."""
+    if issue.used_text == "":
+        return tr("common.issue.ignored", lang, name=issue.name, raw=issue.raw, reason=reason_text(issue.reason, lang))
     return tr("common.issue.message", lang, name=issue.name, raw=issue.raw, reason=reason_text(issue.reason, lang),
               used=issue.used_text)
 

@@ -42,7 +42,8 @@ PRESENT_CSS = """<style>
 HOME_ICON = ":material/home:"
 
 
-def _memory() -> dict[str, Any]:
+def memory() -> dict[str, Any]:
+    """This session's remembered values (widgets, pins, sweeps), kept across page switches."""
     return st.session_state.setdefault(MEMORY, {})
 
 
@@ -55,7 +56,7 @@ def start_value(url_key: str, spec: Spec, memory_key: str, issues: list[ParamIss
     """A field's value before its widget exists: the URL's (validated), else the remembered, else the default."""
     raw = _url_raw(url_key)
     if raw is None:
-        return _memory().get(memory_key, spec.default)
+        return memory().get(memory_key, spec.default)
     value, reason = coerce(spec, raw)
     if reason is not None:
         issues.append(ParamIssue(url_key, raw if isinstance(raw, str) else ",".join(raw), value, reason))
@@ -103,7 +104,7 @@ def setup(page: str | None, new_scene: bool = False) -> str:
     fix_threads()
     title = tr(f"{page}.title", "en") if page else "stabviz"
     icon = experiments.PAGES[page] if page else HOME_ICON
-    present = _url_raw(VIEW) == PRESENT if _url_raw(VIEW) is not None else _memory().get(VIEW) == PRESENT
+    present = _url_raw(VIEW) == PRESENT if _url_raw(VIEW) is not None else memory().get(VIEW) == PRESENT
     st.set_page_config(page_title=f"{title} · stabviz", page_icon=icon, layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
     st.session_state[FRESH] = new_scene or st.session_state.get(PAGE) != (page or "home")  # new widgets
@@ -116,7 +117,7 @@ def setup(page: str | None, new_scene: bool = False) -> str:
         view = st.segmented_control(tr("common.view.label", lang), VIEW_SPEC.choices, key=VIEW,
                                     format_func=lambda v: tr(f"common.view.{v}", lang),
                                     help=tr("common.view.help", lang))
-        _memory().update(lang=lang, view=view or VIEW_SPEC.default)
+        memory().update(lang=lang, view=view or VIEW_SPEC.default)
         _navigation(lang)
     st.html(PHONE_CSS + (PRESENT_CSS if presenting() else ""))
     show_issues(issues, lang)
@@ -125,7 +126,7 @@ def setup(page: str | None, new_scene: bool = False) -> str:
 
 def presenting() -> bool:
     """Whether the projector view is on (``view=present`` in the link, or the sidebar's switch)."""
-    return _memory().get(VIEW) == PRESENT
+    return memory().get(VIEW) == PRESENT
 
 
 @st.cache_resource(show_spinner=False)
@@ -139,8 +140,8 @@ def preload_optimizers() -> threading.Thread:
 
 def carried_query(lang: str) -> dict[str, str]:
     """Language, view and global settings (seed, device, dtype) that a navigation link carries along."""
-    memory = _memory()
-    query = {k: to_text(memory[k]) for k in GLOBAL_FIELDS if k in memory}
+    remembered = memory()
+    query = {k: to_text(remembered[k]) for k in GLOBAL_FIELDS if k in remembered}
     return {**query, **view_query(lang)}
 
 
@@ -179,7 +180,7 @@ def read_params(page: str, cls: type[ParamsBase], lang: str, placement: Mapping[
                 values[name] = checked(name, spec, widget(page, name, spec, key, lang), issues)
         else:
             values[name] = start_value(name, spec, key, issues)
-        _memory()[key] = values[name]
+        memory()[key] = values[name]
     show_issues(issues, lang)
     return cls(**values)
 
@@ -194,7 +195,7 @@ def open_tab(page: str, names: list[str], labels: dict[str, dict[str, str]], lan
     clicked = by_label.get(st.session_state.get(key))
     fresh = st.session_state.get(FRESH, True) or clicked is None
     name = url_tab(page, names, lang) if fresh else clicked
-    _memory()[key] = name
+    memory()[key] = name
     st.session_state[key] = labels[lang][name]  # also the new label after a language switch
     tabs = st.tabs([labels[lang][n] for n in names], key=key, on_change="rerun")
     return name, tabs[names.index(name)]
@@ -205,7 +206,7 @@ def url_tab(page: str, names: list[str], lang: str) -> str:
     issues: list[ParamIssue] = []
     name = start_value(TAB, tab_spec(names), f"{page}__{TAB}", issues)
     show_issues(issues, lang)
-    _memory()[f"{page}__{TAB}"] = name
+    memory()[f"{page}__{TAB}"] = name
     return name
 
 

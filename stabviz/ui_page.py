@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import streamlit as st
 
-from stabviz import experiments, export
+from stabviz import comparison, experiments, export, sweep_ui
 from stabviz import figures as figs
-from stabviz.experiments import Result, Section
-from stabviz.figures import Block, Figure, Table
-from stabviz.i18n import LANGS, budget_message, has, tr
-from stabviz.lesson_ui import follows, left_note, lesson_bar, opens_scene, place_in_url, projected, url_extra
+from stabviz.compare_ui import pin_bar, read_pins, tab_blocks
+from stabviz.experiments import Section
+from stabviz.figures import Block
+from stabviz.i18n import LANGS, has, tr
+from stabviz.lesson_ui import follows, left_note, lesson_bar, opens_scene, place_in_url, url_extra
 from stabviz.params import ParamsBase, Spec
+from stabviz.pins import Pin, pin_query
 from stabviz.runtime import GLOBAL_FIELDS, BudgetError
 from stabviz.ui import (
     device_caption,
@@ -30,43 +28,11 @@ from stabviz.ui import (
     sync_url,
     url_tab,
 )
+from stabviz.ui_results import draw, rendered_blocks
 
-CACHE_ENTRIES = 256  # results kept across all sessions (each a few hundred kB at most)
-TRAINED_ENTRIES = 64  # training results kept (a loss curve and per-layer norms each)
 WIDGET_PX = 210  # a number widget's width: rows of them wrap (4 a row on a 1400 px screen, 2 on a 1024 px projector)
 END_MARKER = "page_end"  # key of the last container a page draws (the browser sees class st-key-page_end)
 log = logging.getLogger(__name__)
-
-
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def cached_section(name: str, section: str, params: ParamsBase) -> Result:
-    """One quick section's result, cached by its projected params (shared by all sessions)."""
-    sec = {s.name: s for s in experiments.load(name).SECTIONS}[section]
-    return experiments.run_section(sec, params)
-
-
-_TRAINED: OrderedDict[tuple, Result] = OrderedDict()  # training results, least recently used first
-_TRAINED_LOCK = threading.Lock()
-
-
-def trained_section(name: str, sec: Section, params: ParamsBase, progress: Callable[[float], None]) -> Result:
-    """A training section's result from a bounded LRU cache shared by all sessions.
-
-    Not st.cache_data: it records the progress-bar calls made inside and fails replaying them on a
-    hit. A rerun interrupts the training inside ``progress`` (Streamlit raises there), so a cancelled
-    run stores nothing.
-    """
-    key = (name, sec.name, params)
-    with _TRAINED_LOCK:
-        if key in _TRAINED:
-            _TRAINED.move_to_end(key)
-            return _TRAINED[key]
-    result = experiments.run_section(sec, params, progress)
-    with _TRAINED_LOCK:
-        _TRAINED[key] = result
-        while len(_TRAINED) > TRAINED_ENTRIES:
-            _TRAINED.popitem(last=False)
-    return result
 
 
 def _placement(name: str, sections: tuple[Section, ...], specs: dict[str, Spec],
@@ -124,76 +90,12 @@ def _grid(fields: list[str], specs: dict[str, Spec]) -> dict:
     return place
 
 
-def _result(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | None:
-    """The cached result, or None after showing why it was refused or failed."""
-    narrow = params.project(sec.uses)
-    try:
-        if not sec.long:
-            return cached_section(name, sec.name, narrow)
-        bar = st.progress(0.0, text=tr("common.page.running", lang))
-        result = trained_section(name, sec, narrow, lambda f: bar.progress(min(1.0, max(0.0, f))))
-        bar.empty()
-        return result
-    except BudgetError as err:
-        st.error(tr("common.page.refused", lang, message=budget_message(err, lang)), icon=":material/block:")
-    except (ValueError, RuntimeError) as err:  # engine refusals; numerics never raise
-        log.exception("section %s/%s failed", name, sec.name)
-        st.error(tr("common.page.refused", lang, message=str(err)), icon=":material/block:")
-    return None
-
-
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def rendered_blocks(name: str, section: str, params: ParamsBase, lang: str, _result: Result) -> list[Block]:
-    """A section's blocks with every chart already a themed Vega-Lite dict (the slow part), cached.
-
-    ``_result`` is not hashed: it is determined by (name, section, params), which are.
-    """
-    blocks = figs.load(name).VIEWS[section](_result, params, lang)
-    return [Figure(b.name, b.spec(lang), b.caption) if isinstance(b, Figure) else b for b in blocks]
-
-
-def draw(blocks: list[Block], lang: str, projector: bool = False) -> None:
-    """Markdown, charts with PNG/SVG buttons, tables with a CSV button; on a projector, large charts and no buttons."""
-    for block in blocks:
-        if isinstance(block, Figure):
-            _figure(block, lang, projector)
-        elif isinstance(block, Table):
-            _table(block, lang, projector)
-        else:
-            st.markdown(block)
-
-
-def _table(table: Table, lang: str, projector: bool) -> None:
-    shown, numbers = table.shown()
-    st.dataframe(shown, hide_index=True,
-                 column_config={c: st.column_config.TextColumn(alignment="right") for c in numbers})
-    if table.caption:
-        st.caption(table.caption)
-    if not projector:
-        st.download_button(tr("common.export.csv", lang), partial(table.df.to_csv, index=False),
-                           f"{table.name}.csv", "text/csv", key=f"csv_{table.name}", on_click="ignore",
-                           icon=":material/download:")
-
-
-def _figure(fig: Figure, lang: str, projector: bool) -> None:
-    spec = projected(fig.chart) if projector else fig.chart
-    st.vega_lite_chart(spec, width="stretch", theme=None)
-    if fig.caption:
-        st.caption(fig.caption)
-    if projector:
-        return
-    buttons = st.container(horizontal=True)  # each button as wide as its label (fixed columns cut it on a projector)
-    buttons.download_button(tr("common.export.png", lang), lambda: export.to_png(spec), f"{fig.name}.png",
-                            "image/png", key=f"png_{fig.name}", on_click="ignore", icon=":material/download:")
-    buttons.download_button(tr("common.export.svg", lang), lambda: export.to_svg(spec), f"{fig.name}.svg",
-                            "image/svg+xml", key=f"svg_{fig.name}", on_click="ignore", icon=":material/download:")
-
-
 def experiment_page(name: str) -> None:
     """The whole page of experiment ``name``: one tab per section, only the open one computed; in a lesson, the
     lesson bar above; in the projector view, the figures and the lesson bar only."""
     where, issues = place_in_url()
-    lang = setup(name, new_scene=opens_scene(where, name))
+    new_scene = opens_scene(where, name)
+    lang = setup(name, new_scene=new_scene)
     show_issues(issues, lang)
     module, projector = experiments.load(name), presenting()
     if not projector:
@@ -203,40 +105,46 @@ def experiment_page(name: str) -> None:
     sec, body, place = _projector_placement(name, module.SECTIONS, lang, heading=where is None) if projector else \
         _placement(name, module.SECTIONS, module.Params.specs(), lang)
     params = read_params(name, module.Params, lang, place)
+    pins = read_pins(name, params, lang, new_scene)
+    with body:
+        if not projector:
+            pin_bar(name, params, pins, lang)
+        sweep = sweep_ui.read_sweep(name, sec, params, lang, controls=not projector)
     shown = follows(where, name, sec.name, params)
     tab = None if sec is module.SECTIONS[0] else sec.name
-    query = sync_url(params, lang, tab=tab, extra=url_extra(where, shown))
+    extra = {**url_extra(where, shown), **pin_query(pins, params), **sweep_ui.query(sweep, params)}
+    query = sync_url(params, lang, tab=tab, extra=extra)
     with body, st.container(key="results"):
-        result = _result(name, sec, params, lang)
-        if result is not None:
-            draw(rendered_blocks(name, sec.name, params, lang, _result=result), lang, projector)
+        blocks, result = tab_blocks(name, sec, params, pins, lang)
+        draw(blocks, lang, projector)
+        if sweep is not None:
+            with st.container(key="sweep"):
+                sweep_ui.show(name, sec, params, sweep, lang, projector)
     with bar:
         if shown:
             lesson_bar(where, result, lang)
         else:
             left_note(where, name, lang)
-    _sidebar_exports(name, params, link(query), lang)
+    _sidebar_exports(name, params, pins, link(query), lang)
 
 
-def page_blocks(name: str, params: ParamsBase, lang: str) -> list[Block]:
-    """Every section's blocks, computing what is not cached yet (for the page's zip, on click)."""
+def page_blocks(name: str, params: ParamsBase, pins: list[Pin], lang: str) -> list[Block]:
+    """Every section's blocks, each compared across the pins, computing what is not cached yet (the zip, on click)."""
     blocks: list[Block] = []
     for sec in experiments.load(name).SECTIONS:
-        narrow = params.project(sec.uses)
+        plan = comparison.plan(name, sec, params, pins, lang)
         try:
-            result = trained_section(name, sec, narrow, lambda _: None) if sec.long else \
-                cached_section(name, sec.name, narrow)
+            blocks += comparison.blocks(name, sec, plan, lang, lambda p, s=sec: sweep_ui.point(name, s, p),
+                                        lambda p, r, s=sec: rendered_blocks(name, s.name, p, lang, _result=r))[0]
         except (BudgetError, ValueError, RuntimeError):
             log.exception("section %s/%s left out of the zip", name, sec.name)
-            continue
-        blocks += rendered_blocks(name, sec.name, params, lang, _result=result)
     return blocks
 
 
-def _sidebar_exports(name: str, params: ParamsBase, url: str, lang: str) -> None:
+def _sidebar_exports(name: str, params: ParamsBase, pins: list[Pin], url: str, lang: str) -> None:
     """The shareable link and the zip of every figure on the page (all tabs, rendered on click)."""
     def page_zip() -> bytes:
-        blocks = page_blocks(name, params, lang)
+        blocks = page_blocks(name, params, pins, lang)
         figures = figs.figures_of(blocks)
         charts, captions = {n: f.chart for n, f in figures.items()}, {n: f.caption for n, f in figures.items()}
         return export.page_zip(charts, figs.tables_of(blocks), {"experiment": name, **params.as_dict()}, url, captions)

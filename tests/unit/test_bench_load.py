@@ -3,7 +3,7 @@
 from bench.load import distinct_link
 from stabviz import experiments
 from stabviz.cli import resolve_target
-from stabviz.ui_page import CACHE_ENTRIES
+from stabviz.ui_results import CACHE_ENTRIES
 
 
 def test_distinct_links_are_clean_and_each_a_new_cache_entry():
