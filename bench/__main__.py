@@ -33,6 +33,7 @@ def main() -> None:
                         help="load or soak N servers behind nginx (scripts/serve.sh) instead of one bare server")
     parser.add_argument("--soak", type=int, metavar="SETS",
                         help="instead: the soak, this many distinct parameter sets over Streamlit's protocol")
+    parser.add_argument("--clients", type=int, default=4, help="the soak's concurrent sessions")
     parser.add_argument("--allocator", default="jemalloc",
                         help="the soak's serve.sh allocator: jemalloc, glibc, or both interleaved: glibc,jemalloc")
     args = parser.parse_args()
@@ -40,7 +41,7 @@ def main() -> None:
     if args.soak:
         from bench.soak import main as soak
 
-        return soak(args.soak, args.replicas or 1, args.allocator)
+        return soak(args.soak, args.replicas or 1, args.allocator, args.clients)
     if args.load:
         from bench.load import main as load
 

@@ -86,16 +86,19 @@ async def run_sets(base: str, sets: range, clients: int = CLIENTS) -> list[tuple
     return [r for session in results for r in session]
 
 
-def _row(arm: str, done: int, results: list[tuple[float, bool]], served: Served, cpu: float, wall: float) -> str:
+def _row(arm: str, done: int, results: list[tuple[float, bool]], served: Served, cpu: list[float],
+         wall: float) -> str:
+    """A table row; with several servers the CPU per load is given per process (joined by ' / '), memory summed."""
     times = sorted(t for t, _ in results)
     mem = [memory_mb(pid) for pid in served.pids]
+    per_load = " / ".join(f"{c / len(results):.3f}" for c in cpu)
     return (f"| {arm} | {done} | {sum(f for _, f in results)} | {statistics.median(times):.3f} | "
-            f"{times[int(0.95 * (len(times) - 1))]:.3f} | {cpu / len(results):.3f} | {len(results) / wall:.1f} | "
+            f"{times[int(0.95 * (len(times) - 1))]:.3f} | {per_load} | {len(results) / wall:.1f} | "
             f"{sum(m['VmRSS'] for m in mem):.0f} | {sum(m['RssAnon'] for m in mem):.0f} | "
             f"{sum(m['RssFile'] for m in mem):.0f} |")
 
 
-async def _soak(sets: int, replicas: int, arms: list[str]) -> None:
+async def _soak(sets: int, replicas: int, arms: list[str], clients: int) -> None:
     with contextlib.ExitStack() as stack:
         servers = {arm: stack.enter_context(serve(replicas, arm)) for arm in arms}
         print("| allocator | distinct sets so far | loads with errors | p50 s | p95 s | server CPU s per load "
@@ -105,13 +108,13 @@ async def _soak(sets: int, replicas: int, arms: list[str]) -> None:
             chunk = range(start, min(start + REPORT_EVERY, sets))
             for arm in arms if n % 2 == 0 else arms[::-1]:
                 served = servers[arm]
-                before, t0 = sum(map(cpu_s, served.pids)), time.perf_counter()
-                results = await run_sets(served.base, chunk)
-                cpu = sum(map(cpu_s, served.pids)) - before
+                before, t0 = [cpu_s(pid) for pid in served.pids], time.perf_counter()
+                results = await run_sets(served.base, chunk, clients)
+                cpu = [cpu_s(pid) - b for pid, b in zip(served.pids, before, strict=True)]
                 print(_row(arm, chunk.stop, results, served, cpu, time.perf_counter() - t0), flush=True)
         for arm, served in servers.items():
             print(f"\n{arm}: {stickiness(served.state)}")
 
 
-def main(sets: int, replicas: int = 1, allocators: str = "jemalloc") -> None:
-    asyncio.run(_soak(sets, replicas, allocators.split(",")))
+def main(sets: int, replicas: int = 1, allocators: str = "jemalloc", clients: int = CLIENTS) -> None:
+    asyncio.run(_soak(sets, replicas, allocators.split(","), clients))
