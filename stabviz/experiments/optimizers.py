@@ -3,19 +3,18 @@
 Every trajectory is a real torch.optim run (see ``optimizers_run``: all optimizers and starts
 batched into one backward per step). Theory beside it: gradient descent on a*x^2 + b*y^2
 multiplies each coordinate by (1 - 2 lr a) and (1 - 2 lr b) per step, so it diverges once
-lr > 1 / max(a, b) = 2 / largest curvature.
+lr > 1 / max(a, b) = 2 / largest curvature; heavy ball and Nesterov have their own bounds (``optimizers_sweep``).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.experiments.optimizers_findings import path_findings, scaling_findings
 from stabviz.experiments.optimizers_run import (
     CLIPS,
@@ -23,10 +22,10 @@ from stabviz.experiments.optimizers_run import (
     Hyper,
     descend,
     fates,
-    make_optimizer,
     path_table,
     run_groups,
 )
+from stabviz.experiments.optimizers_sweep import sweep
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype, dtype_param, generator, seed_param
 from stabviz.surfaces import (
@@ -134,43 +133,6 @@ def trajectories(p: Params) -> Result:
     return Result(tables, findings)
 
 
-def _sweep_rates(p: Params) -> np.ndarray:
-    """Log-spaced learning rates between the two sweep bounds (in either order)."""
-    lo, hi = sorted((p.sweep_lo, p.sweep_hi))
-    return np.logspace(math.log10(lo), math.log10(hi), p.sweep_points)
-
-
-def gd_final_loss(a: float, b: float, x0: float, y0: float, lr: np.ndarray, steps: int) -> np.ndarray:
-    """Theory: loss of gradient descent on a*x^2 + b*y^2 after ``steps`` steps, per learning rate."""
-    with np.errstate(over="ignore"):
-        return a * x0**2 * (1 - 2 * a * lr) ** (2 * steps) + b * y0**2 * (1 - 2 * b * lr) ** (2 * steps)
-
-
-def sweep(p: Params) -> Result:
-    """Final loss vs learning rate for each chosen optimizer on a*x^2 + b*y^2 from (x0, y0)."""
-    rates, dev = _sweep_rates(p), device(p.device)
-    start = torch.tensor([[p.x0, p.y0]], dtype=dtype(p.dtype), device=dev)
-    opts = [make_optimizer(n, [{"params": [start.clone().requires_grad_(True)], "lr": float(r)} for r in rates],
-                           p.hyper()) for n in p.optimizers]
-    rec = descend(surface_fn("quadratic", p.a, p.b), opts, p.sweep_steps, p.hyper()).numpy()
-    final = rec[-1, :, 2].reshape(len(p.optimizers), len(rates))
-    start_loss = rec[0, 0, 2]
-    table = pd.DataFrame({"optimizer": np.repeat(p.optimizers, len(rates)), "lr": np.tile(rates, len(p.optimizers)),
-                          "final_loss": final.ravel()})
-    table["diverged"] = ~(table["final_loss"] <= start_loss)
-    theory = pd.DataFrame({"lr": rates, "final_loss": gd_final_loss(p.a, p.b, p.x0, p.y0, rates, p.sweep_steps)})
-    return Result({"sweep": table, "sweep_theory": theory}, _sweep_findings(p, table))
-
-
-def _sweep_findings(p: Params, table: pd.DataFrame) -> dict:
-    """The theoretical GD threshold 1/max(a, b) and, per optimizer, the smallest swept lr that diverged."""
-    out = {"gd_threshold_theory": 1.0 / max(p.a, p.b)}
-    for name, g in table.groupby("optimizer", sort=False):
-        hits = g.loc[g["diverged"], "lr"]
-        out[f"first_diverging_lr_{name}"] = float(hits.iloc[0]) if len(hits) else math.nan
-    return out
-
-
 def scaling(p: Params) -> Result:
     """Gradient descent on x^2 + y^2 and on s*x^2 + y^2 at one learning rate, with the per-axis theory."""
     dev, dt = device(p.device), dtype(p.dtype)
@@ -202,15 +164,34 @@ def _trajectories_work(p: Params) -> float:
     return _work(sum(len(idx) for _, idx in runs), len(runs), len(runs), p.steps) + GRID**2 * POINT_STEP
 
 
+TRAJECTORY_FINDINGS = (
+    Finding("diverged"),
+    Finding("factor_x_*", theory="theory_factor_x_*"),
+    Finding("factor_y_*", theory="theory_factor_y_*"),
+    Finding("first_step_*"),
+    Finding("final_loss_*"),
+    Finding("steps_to_diverge_*"),
+)
+SWEEP_FINDINGS = (
+    Finding("first_diverging_lr_*", theory="lr_bound_theory_*"),
+    Finding("last_stable_lr_*", theory="lr_bound_theory_*"),
+)
+SCALING_FINDINGS = (
+    Finding("measured_factor_x_*", theory="factor_x_*"),
+    Finding("measured_factor_y_*", theory="factor_y"),
+    Finding("steps_to_diverge_*"),
+    Finding("threshold_*"),
+)
 SECTIONS = (
     Section("trajectories", trajectories,
             uses=(*SURFACE_FIELDS, "x0", "y0", "starts", "points", "optimizers", *HYPER, "steps", *NUMERIC),
-            work=_trajectories_work),
+            work=_trajectories_work, findings=TRAJECTORY_FINDINGS),
     Section("sweep", sweep,
             uses=("a", "b", "x0", "y0", "optimizers", *HYPER, "sweep_lo", "sweep_hi", "sweep_points", "sweep_steps",
                   "device", "dtype"),
             work=lambda p: _work(p.sweep_points * len(p.optimizers), len(p.optimizers),
-                                 p.sweep_points * len(p.optimizers), p.sweep_steps)),
+                                 p.sweep_points * len(p.optimizers), p.sweep_steps),
+            findings=SWEEP_FINDINGS),
     Section("scaling", scaling, uses=("x0", "y0", "stretch", "scale_lr", "steps", "device", "dtype"),
-            work=lambda p: _work(2, 1, 1, p.steps)),
+            work=lambda p: _work(2, 1, 1, p.steps), findings=SCALING_FINDINGS),
 )

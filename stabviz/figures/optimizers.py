@@ -1,5 +1,5 @@
 """Figures of the optimizers page: trajectories on the contour map, loss and step size per step,
-the learning-rate sweep with GD's divergence threshold, and the feature-scaling pair."""
+the learning-rate sweep with the divergence bounds of GD, heavy ball and Nesterov, and the feature-scaling pair."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from stabviz.runtime import dtype_range
 from stabviz.surfaces import box_of, parse_points
 
 LINE_STARTS = 4  # starts drawn in the per-step charts (the map shows them all)
+RULE = "#b00020"  # the stability bounds' rules and labels
+LABEL_ROW = 16  # pixels between the bounds' stacked labels
 
 
 _t = scoped("optimizers")
@@ -69,26 +71,57 @@ def _fates_table(fates: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def sweep_view(result: Result, p: Params, lang: str) -> list[Block]:
-    """Final loss against learning rate, GD's closed form dashed, the threshold 1/max(a, b) as a rule."""
+    """Final loss against learning rate, GD's closed form dashed, each optimizer's stability bound as a rule, and
+    the swept learning rates that bracket each bound."""
     sweep = result.tables["sweep"].assign(
         optimizer=lambda d: [choice_label("optimizer", o, lang) for o in d["optimizer"]])
     theory = result.tables["sweep_theory"].assign(optimizer=choice_label("optimizer", "sgd", lang))
     big = dtype_range(p.dtype)[2]  # past the dtype's largest finite value the measured run has overflowed too
     theory["final_loss"] = theory["final_loss"].where(theory["final_loss"] <= big, np.inf)
-    threshold = result.findings["gd_threshold_theory"]
     chart = log_profile(sweep.drop(columns="diverged"), "lr", "final_loss", "optimizer", lang=lang, x_log=True,
                         theory=theory, x_title=_t("sweep.x", lang), y_title=_t("sweep.y", lang), dtype=p.dtype,
                         title=_t("sweep.title_chart", lang, steps=p.sweep_steps, a=f"{p.a:g}", b=f"{p.b:g}"))
-    rule_df = pd.DataFrame({"lr": [threshold], "label": [_t("sweep.threshold", lang, lr=f"{threshold:.3g}")]})
-    rule = alt.Chart(rule_df).mark_rule(color="#b00020", strokeDash=[4, 3], strokeWidth=2).encode(
+    bounds = _bounds(result, p, lang)
+    rule = alt.Chart(bounds).mark_rule(color=RULE, strokeDash=[4, 3], strokeWidth=2).encode(
         x=alt.X("lr:Q"), tooltip=tooltips(["label:N", "lr:Q"]))
-    text = label(rule_df, {"align": "left", "dx": 4, "dy": -6, "color": "#b00020"},
-                 x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12), text=alt.Text("label:N"))
-    chart = alt.layer(chart, rule, *text, width=WIDTH, height=HEIGHT)
+    chart = alt.layer(chart, rule, *_bound_labels(bounds, p), width=WIDTH, height=HEIGHT)
     measured = {choice_label("optimizer", k.removeprefix("first_diverging_lr_"), lang): v
                 for k, v in result.findings.items() if k.startswith("first_diverging_lr_")}
     summary = "; ".join(f"{k}: {v:.3g}" if np.isfinite(v) else f"{k}: —" for k, v in measured.items())
-    return [Figure("optimizers_sweep", chart, _t("sweep.caption", lang, lr=f"{threshold:.3g}", measured=summary))]
+    caption = _t("sweep.caption", lang, lam=f"{2 * max(p.a, p.b):g}", beta=f"{p.momentum:g}",
+                 bounds="; ".join(bounds["label"]), measured=summary)
+    return [Figure("optimizers_sweep", chart, caption),
+            Table("optimizers_thresholds", _thresholds_table(result.tables["thresholds"], lang),
+                  _t("sweep.thresholds_caption", lang))]
+
+
+def _bounds(result: Result, p: Params, lang: str) -> pd.DataFrame:
+    """The rules drawn: GD's bound 2/λ_max always (the dashed theory is GD's), heavy ball's and Nesterov's when
+    they run; each labelled with its formula and value."""
+    f = result.findings
+    rows = [("sgd", f["gd_threshold_theory"])]
+    rows += [(n, f[f"lr_bound_theory_{n}"]) for n in ("momentum", "nesterov") if f"lr_bound_theory_{n}" in f]
+    return pd.DataFrame({"lr": [v for _, v in rows],
+                         "label": [_t(f"sweep.bound_{n}", lang, lr=f"{v:.3g}") for n, v in rows]})
+
+
+def _bound_labels(bounds: pd.DataFrame, p: Params) -> list[alt.Chart]:
+    """Each rule's label near the bottom, one row each so that close rules stay legible; right of its rule in the
+    sweep's left part, left of it further right (so the text stays inside the plot)."""
+    lo, hi = sorted((p.sweep_lo, p.sweep_hi))
+    layers = []
+    for i, row in enumerate(bounds.itertuples(index=False)):
+        right = np.log(row.lr / lo) / np.log(hi / lo) > 0.6 if hi > lo else False
+        mark = {"align": "right" if right else "left", "dx": -4 if right else 4, "dy": -6, "color": RULE}
+        layers += label(bounds.iloc[[i]], mark, x=alt.X("lr:Q"), y=alt.YValue(HEIGHT - 12 - LABEL_ROW * i),
+                        text=alt.Text("label:N"))
+    return layers
+
+
+def _thresholds_table(thresholds: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Each optimizer's bound beside the two swept learning rates around its measured threshold."""
+    table = thresholds.assign(optimizer=[choice_label("optimizer", o, lang) for o in thresholds["optimizer"]])
+    return table.rename(columns={c: _t(f"col.{c}", lang) for c in table.columns})
 
 
 def scaling_view(result: Result, p: Params, lang: str) -> list[Block]:

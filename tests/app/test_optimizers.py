@@ -3,6 +3,7 @@ markers, a hostile formula becomes a warning and the default, and Chinese render
 
 import math
 
+import pytest
 from pagetest import chart_index, chart_rows, charts, key, open_page, open_tabs, problems, table
 
 from stabviz.surfaces import DEFAULT_FORMULA
@@ -21,7 +22,7 @@ def test_defaults_show_every_figure_and_the_threshold():
         assert not problems(at) and not at.warning
     assert {tab: len(charts(at)) for tab, at in tabs.items()} == {"trajectories": 3, "sweep": 1, "scaling": 2}
     captions = " ".join(c.value for c in tabs["sweep"].caption)
-    assert "lr = 0.1" in captions  # 1 / max(a, b) for a = 10, b = 1
+    assert "GD 2/λ_max = 0.1" in captions and "heavy ball (2+2β)/λ_max = 0.19" in captions  # a = 10: λ_max = 20
 
 
 def test_link_restores_widgets_and_changes_the_numbers():
@@ -121,3 +122,17 @@ def test_hostile_points_warn_and_the_single_start_is_used():
     assert "points:" in warned and "not accepted" in warned
     assert at.text_input(key=key("optimizers", "points")).value == ""
     assert len(table(at)) == 3  # the three default optimizers from (x0, y0)
+
+
+def test_a_sweep_link_draws_each_bound_beside_the_measured_bracket_in_chinese():
+    at = open_page("optimizers", {"tab": "sweep", "optimizers": "sgd,momentum,nesterov", "momentum": "0.6",
+                                  "lang": "zh"})
+    assert not problems(at) and not at.warning
+    rules = sorted({r["lr"] for r in chart_rows(at, 0) if "label" in r and "lr" in r})  # rules, labels
+    assert rules == pytest.approx([3.2 / 44, 0.1, 0.16])  # a = 10, β = 0.6: 3.2/(2.2·20), 2/20, 3.2/20
+    thresholds = table(at)
+    assert list(thresholds["优化器"]) == ["SGD（梯度下降）", "SGD + 动量", "Nesterov 动量"]
+    columns = ("发散界（理论）", "最后一个稳定的扫描学习率", "第一个发散的扫描学习率")
+    bound, below, above = (thresholds[c] for c in columns)
+    assert ((below < bound) & (bound < above)).all()
+    assert any("重球法" in c.value and "z = −1" in c.value for c in at.caption)

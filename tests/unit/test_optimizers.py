@@ -1,6 +1,7 @@
 """The optimizers engine against the mathematics of gradient descent on quadratics."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,8 @@ import torch
 from stabviz.experiments import optimizers as opt
 from stabviz.experiments import run_section
 from stabviz.experiments.optimizers_run import OPTIMIZERS, clip_rows, reference_loop, run_batch
+from stabviz.experiments.optimizers_sweep import char_poly, lr_bound
+from stabviz.i18n import LANGS, has, tr
 from stabviz.runtime import WORK_BUDGET, BudgetError
 from stabviz.surfaces import surface_fn
 
@@ -196,8 +199,9 @@ def test_rmsprop_adam_and_adagrad_take_a_first_step_of_lr_per_coordinate_whateve
     assert f["first_step_rmsprop_1"] == pytest.approx(3 * math.sqrt(2) / math.sqrt(1 - 0.99), rel=1e-9)
     assert f["first_step_sgd_1"] == pytest.approx(0.11 * math.hypot(20 * 70, 2 * 70), rel=1e-12)
     assert f["gd_factor_x_theory"] == pytest.approx(-1.2) and f["factor_x_sgd"] == pytest.approx(-1.2, rel=1e-12)
-    assert (f["diverged_sgd_1"], f["diverged_at_sgd_1"]) == (True, 1)
+    assert (f["diverged_sgd_1"], f["diverged_at_sgd_1"], f["steps_to_diverge_sgd_1"]) == (True, 1, 1.0)
     assert not f["diverged_adagrad_1"] and not f["diverged_adam_1"] and f["diverged_at_adam_1"] is None
+    assert f["steps_to_diverge_adam_1"] == math.inf  # the numeric companion a sweep can plot: never diverged
 
 
 def test_scaling_scene_from_far_the_stretched_bowl_diverges_only_past_lr_one_over_s():
@@ -207,6 +211,8 @@ def test_scaling_scene_from_far_the_stretched_bowl_diverges_only_past_lr_one_ove
         assert f["measured_factor_x_stretched"] == pytest.approx(1 - 2 * lr * 20, rel=1e-12)
         assert f["measured_factor_x_round"] == pytest.approx(1 - 2 * lr, rel=1e-12)
         assert (f["diverged_stretched"], f["diverged_round"]) == (diverges, False)
+        assert f["steps_to_diverge_stretched"] == (1.0 if diverges else math.inf)  # from the first step on
+        assert f["steps_to_diverge_round"] == math.inf
         box = r.tables["scaling_box"].iloc[0]
         assert box["fitted"] and box["x_hi"] >= 77 and (r.tables["scaling"]["status"] == "ok").all()
 
@@ -215,3 +221,115 @@ def test_work_counts_every_listed_point():
     listed = opt.Params(points=";".join(["1,1"] * 8), optimizers=OPTIMIZERS, steps=1000)
     single = opt.Params(points="1,1", optimizers=OPTIMIZERS, steps=1000)
     assert SECTIONS["trajectories"].work(listed) > SECTIONS["trajectories"].work(single)
+
+
+# ---- stability bounds of heavy ball and Nesterov (issue 22) ----
+
+@pytest.mark.parametrize(("name", "beta", "lr"), [("momentum", 0.9, 0.03), ("momentum", 0.5, 0.09),
+                                                  ("nesterov", 0.9, 0.03), ("nesterov", 0.5, 0.09),
+                                                  ("nesterov", 0.9, 0.07)])
+def test_torch_momentum_and_nesterov_iterates_follow_their_characteristic_polynomial(name, beta, lr):
+    """torch.optim.SGD(momentum=β[, nesterov=True]) on f = λx²/2 (here 10x², λ = 20; y stays 0) is the recurrence
+    x_{t+1} = −c₁·x_t − c₀·x_{t−1} of z² + c₁z + c₀ = char_poly: heavy ball z² − (1 + β − h)z + β, Nesterov
+    z² − (1 + β)(1 − h)z + β(1 − h), h = lr·λ; from v = 0 the first step is x₁ = (1 − h)x₀, resp. (1 − h(1 + β))x₀."""
+    r = scene(points=f"{name}@1,0", optimizers=(name,), momentum=beta, lr=lr, steps=40)
+    x = r.tables["paths"]["x"].to_numpy()
+    h = lr * 20.0
+    _, c1, c0 = char_poly(name, h, beta)
+    assert x[1] == pytest.approx(1 - h * (1 + beta) if name == "nesterov" else 1 - h, rel=1e-12)
+    np.testing.assert_allclose(x[2:], -c1 * x[1:-1] - c0 * x[:-2], rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.5, 0.9, 0.99])
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov"])
+def test_each_bound_is_where_a_root_of_the_characteristic_polynomial_leaves_the_unit_circle(name, beta):
+    """The spectral radius of the iteration at lr = bound·(1 ± 1%): below 1 inside, above 1 past it, 1 at it."""
+    lam = 20.0
+
+    def radius(lr: float) -> float:
+        return float(np.max(np.abs(np.roots(char_poly(name, lr * lam, beta)))))
+
+    bound = lr_bound(name, lam, beta)
+    assert radius(0.99 * bound) < 1 < radius(1.01 * bound)
+    assert radius(bound) == pytest.approx(1.0, abs=1e-7)
+
+
+def test_the_bounds_in_numbers():
+    """β = 0.9, λ_max = 20: GD 2/20 = 0.1, heavy ball 3.8/20 = 0.19, Nesterov 3.8/(2.8·20) ≈ 0.0679; β = 0: all 2/λ."""
+    assert lr_bound("sgd", 20.0, 0.9) == pytest.approx(0.1)
+    assert lr_bound("momentum", 20.0, 0.9) == pytest.approx(0.19)
+    assert lr_bound("nesterov", 20.0, 0.9) == pytest.approx(3.8 / 56)
+    assert lr_bound("momentum", 20.0, 0.0) == lr_bound("nesterov", 20.0, 0.0) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("name", "a", "b", "beta"), [("sgd", 10.0, 1.0, 0.9), ("momentum", 10.0, 1.0, 0.9),
+                                                      ("nesterov", 10.0, 1.0, 0.9), ("momentum", 1.0, 4.0, 0.5),
+                                                      ("nesterov", 1.0, 4.0, 0.5), ("nesterov", 3.0, 1.0, 0.99)])
+def test_the_sweep_brackets_each_bound_on_a_fine_lr_grid(name, a, b, beta):
+    """torch.optim on a·x² + b·y² (λ_max = 2·max(a, b)), 61 log-spaced learning rates within ±10% of the bound
+    (one grid step 0.33%, the bound mid-step): the last swept lr whose final loss stays at or below the start is
+    below the bound and the next one, the first diverging, above it. Bounds: GD 2/λ_max; heavy ball
+    (2 + 2β)/λ_max (its polynomial z² − (1 + β − h)z + β has the root −1 at h = lr·λ = 2 + 2β); Nesterov
+    (2 + 2β)/((1 + 2β)·λ_max) (z² − (1 + β)(1 − h)z + β(1 − h) has the root −1 at h = (2 + 2β)/(1 + 2β)).
+    200 steps: enough for the first steps' growth below the bound (x₁ ≈ −(1 + 2β)x₀ for heavy ball) to die out."""
+    bound = lr_bound(name, 2 * max(a, b), beta)
+    p = opt.Params(a=a, b=b, optimizers=(name,), momentum=beta, sweep_lo=0.9 * bound, sweep_hi=1.1 * bound,
+                   sweep_points=61, sweep_steps=200, dtype="float64")
+    f = section("sweep", p).findings
+    assert f[f"lr_bound_theory_{name}"] == pytest.approx(bound, rel=1e-12)
+    below, above = f[f"last_stable_lr_{name}"], f[f"first_diverging_lr_{name}"]
+    assert below < bound < above
+    assert above / below == pytest.approx((1.1 / 0.9) ** (1 / 60), rel=1e-9)  # neighbours on the grid
+
+
+def test_the_default_sweep_brackets_gd_and_heavy_ball_and_names_no_bound_for_adam():
+    f = section("sweep", opt.Params()).findings  # sgd, momentum 0.9, adam on 10x² + y², 41 lrs in [0.001, 1]
+    assert f["lr_bound_theory_sgd"] == f["gd_threshold_theory"] == pytest.approx(0.1)
+    assert f["lr_bound_theory_momentum"] == pytest.approx(0.19)
+    for name in ("sgd", "momentum"):
+        assert f[f"last_stable_lr_{name}"] < f[f"lr_bound_theory_{name}"] < f[f"first_diverging_lr_{name}"]
+    assert "lr_bound_theory_adam" not in f and math.isnan(f["first_diverging_lr_adam"])
+
+
+# ---- declared findings: numbers, labelled, their theory where the mathematics gives one ----
+
+FINDING_RUNS = {
+    "trajectories": [opt.Params(), opt.Params(lr=0.11, optimizers=OPTIMIZERS, starts=2)],
+    "sweep": [opt.Params(), opt.Params(optimizers=OPTIMIZERS, sweep_points=9)],
+    "scaling": [opt.Params(), opt.Params(scale_lr=0.06)],
+}
+
+
+@pytest.mark.parametrize("name", list(FINDING_RUNS))
+def test_declared_findings_are_numbers_with_a_label_and_their_theory(name):
+    declared = SECTIONS[name].findings
+    assert declared
+    for p in FINDING_RUNS[name]:
+        findings = section(name, p).findings
+        for finding in declared:
+            values = finding.series(findings)
+            assert values, finding.key
+            for series, v in values.items():
+                assert not series.startswith("theory") and type(v) in (int, float), (finding.key, series, v)
+                theory = finding.theory_of(findings, series)
+                assert theory is None or type(theory) is float, (finding.key, series, theory)
+        for key in [k for k, v in findings.items() if isinstance(v, bool) or v is None]:  # old keys, kept...
+            twin = re.sub(r"^diverged(_at)?_", "steps_to_diverge_", key)  # ...each with a number beside it
+            assert type(findings[twin]) is float, key
+        for finding in declared:
+            for part in ("label", "help"):
+                key = f"optimizers.finding.{finding.name}.{part}"
+                assert has(key) and all(tr(key, lang) for lang in LANGS), key
+            assert len(tr(f"optimizers.finding.{finding.name}.label", "en")) <= 40
+
+
+def test_each_optimizer_is_measured_against_its_own_theory():
+    f = section("sweep", opt.Params(optimizers=("sgd", "momentum", "nesterov", "adam"))).findings
+    first = SECTIONS["sweep"].findings[0]
+    theory = {s: first.theory_of(f, s) for s in first.series(f)}
+    assert theory == {"sgd": pytest.approx(0.1), "momentum": pytest.approx(0.19),
+                      "nesterov": pytest.approx(3.8 / 56), "adam": None}
+    traj = section("trajectories", opt.Params(lr=0.02)).findings
+    fx = SECTIONS["trajectories"].findings[1]
+    assert fx.theory_of(traj, "sgd") == pytest.approx(1 - 2 * 10 * 0.02) == traj["factor_x_sgd"]
+    assert fx.theory_of(traj, "momentum") is None
