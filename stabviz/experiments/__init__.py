@@ -31,6 +31,7 @@ PAGES = {  # name (URL path, CLI name, module name) -> Material icon, drawn by S
     "optimizers": ":material/explore:",
     "newton": ":material/my_location:",
     "loss_pairing": ":material/link:",
+    "mixed_precision": ":material/memory:",
 }
 NAMES = tuple(PAGES)  # in page order
 
