@@ -1,70 +1,24 @@
-"""`python -m stabviz list | run | export | lessons | params`: the experiments headless, on the same schemas and engine.
-
-Values given with ``--set`` are checked strictly: an unknown name or a value the page would
-have to replace is an error (exit status 2), because a script should not silently get other numbers.
-"""
+"""`python -m stabviz list | run | sweep | export | lessons | params`: the experiments headless, on the same schemas
+and engine; values are checked strictly (:mod:`stabviz.cli_values`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
 
-from stabviz import experiments, lessons
-from stabviz.experiments import Section
-from stabviz.i18n import LANGS, param_help, reason_text, tr
+from stabviz import cli_compare, experiments, lessons
+from stabviz.cli_values import CliError, jsonable, parse_sets, resolve, resolve_target  # noqa: F401 (the CLI's API)
+from stabviz.i18n import LANGS, param_help, tr
 from stabviz.lessons import say
-from stabviz.params import ParamsBase, coerce, to_text
+from stabviz.params import ParamsBase, to_text
 from stabviz.runtime import fix_threads
 
 USAGE_ERROR = 2
 BASE_URL = "http://localhost:8501"  # where links in exports point unless --base-url (or an absolute link) says
-NOT_PARAMS = ("lang", "lesson", "scene", "view")  # keys a page's link may carry besides its values and tab
-
-
-class CliError(Exception):
-    """A bad name or value: printed on stderr, exit status 2."""
-
-
-def parse_sets(cls: type[ParamsBase], pairs: list[str], raw: dict[str, Any] | None = None) -> ParamsBase:
-    """Params from ``key=value`` strings (on top of ``raw``), rejecting anything the schema would change."""
-    raw = dict(raw or {})
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise CliError(f"--set expects key=value, got {pair!r}")
-        raw[key.strip()] = value
-    specs = cls.specs()
-    for key, value in raw.items():
-        if key not in specs:
-            raise CliError(f"unknown parameter {key!r}; parameters: {', '.join(specs)}")
-        _, reason = coerce(specs[key], value)
-        if reason is not None:
-            raise CliError(f"{key}: {value!r} {reason_text(reason, 'en')}")
-    return cls.parse(raw)[0]
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values; inf/nan written as the strings "inf", "-inf", "nan"."""
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        value = float(value) if isinstance(value, float) else int(value)
-        if isinstance(value, float) and not math.isfinite(value):
-            return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        return value
-    if hasattr(value, "item"):  # numpy scalar
-        return jsonable(value.item())
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def report(name: str, params: ParamsBase, result: experiments.Result) -> dict[str, Any]:
@@ -79,61 +33,17 @@ def cmd_list(_: argparse.Namespace) -> None:
         print(f"{name:16s} {tr(f'{name}.summary', 'en')}")
 
 
-def resolve_target(target: str) -> tuple[str, dict[str, Any]]:
-    """An experiment name, or a shareable link: its path names the page, its query the values."""
-    if "/" not in target and "?" not in target:
-        return target, {}
-    url = urlparse(target)
-    name = url.path.rstrip("/").rsplit("/", 1)[-1]
-    query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(url.query).items()}
-    return name, query
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a page name or a link asks for: the page, its tab (None: every tab), values, language and server."""
-
-    name: str
-    module: ModuleType
-    sections: tuple[Section, ...]
-    tab: str | None
-    query: dict[str, Any]
-    lang: str | None
-    origin: str | None  # scheme://host[:port] of an absolute link
-
-    def link(self, params: ParamsBase, section: Section, lang: str) -> str:
-        """The page's relative link to ``section`` with these values (the tab named unless it is the first)."""
-        tab = {"tab": section.name} if section is not self.module.SECTIONS[0] else {}
-        query = {**params.to_query(), **tab, **({"lang": lang} if lang != "en" else {})}
-        return f"/{self.name}" + (f"?{urlencode(query)}" if query else "")
-
-
-def resolve(target: str, tab: str | None) -> Target:
-    """A page name or link (its tab= before ``tab``), checked: the page, the tab and the language must exist."""
-    name, query = resolve_target(target)
-    module = experiments.load(name)
-    tab = query.pop("tab", None) or tab
-    sections = tuple(s for s in module.SECTIONS if tab in (None, s.name))
-    if not sections:
-        raise CliError(f"tab must be one of {', '.join(s.name for s in module.SECTIONS)}, got {tab!r}")
-    extra = {key: query.pop(key) for key in NOT_PARAMS if key in query}
-    lang = extra.get("lang")
-    if lang is not None and lang not in LANGS:
-        raise CliError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
-    url = urlparse(target)
-    origin = f"{url.scheme}://{url.netloc}" if url.scheme and url.netloc else None
-    return Target(name, module, sections, tab, query, lang, origin)
-
-
 def cmd_run(args: argparse.Namespace) -> None:
     target = resolve(args.target, args.tab)
     params = parse_sets(target.module.Params, args.set, target.query)
+    pins = cli_compare.pins_of(params, args.compare, target.compare)
     result = experiments.Result()
     for sec in target.sections:
         result = result.merge(experiments.run_section(sec, params))
+    runs = cli_compare.runs_doc(target.sections, params, pins)
     if args.json:
         doc = report(target.name, params, result) | ({"tab": target.tab} if target.tab else {})
-        json.dump(doc, sys.stdout, ensure_ascii=False)
+        json.dump(doc | ({"runs": runs} if runs else {}), sys.stdout, ensure_ascii=False)
         print()
         return
     print(f"{target.name}{f' [{target.tab}]' if target.tab else ''}: {params}")
@@ -141,6 +51,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         print(f"  {key} = {value}")
     for key, df in result.tables.items():
         print(f"\n[{key}] {len(df)} rows\n{df.head(12).to_string(index=False)}")
+    for run in runs:
+        print(f"\nrun {run['run']} ({', '.join(f'{k}={v}' for k, v in run['set'].items())}):")
+        print("\n".join(f"  {key} = {value}" for key, value in run["findings"].items()))
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -153,17 +66,19 @@ def cmd_export(args: argparse.Namespace) -> None:
     target = resolve(args.target, args.tab)
     lang, fmt = target.lang or args.lang, args.format or "png"
     params = parse_sets(target.module.Params, args.set, target.query)
+    pins = cli_compare.pins_of(params, args.compare, target.compare)
     base = (args.base_url or target.origin or BASE_URL).rstrip("/")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for sec in target.sections:
-        result = experiments.run_section(sec, params)
-        for fig in figures.figures_of(figures.load(target.name).VIEWS[sec.name](result, params, lang)).values():
-            spec, path = fig.spec(lang), out / f"{fig.name}.{fmt}"
+        shown = cli_compare.tab_figures(target, sec, params, pins, lang)
+        for fig in figures.figures_of(shown).values():
+            path = out / f"{fig.name}.{fmt}"
             values = {f: getattr(params, f) for f in sec.uses}
-            path.write_bytes(export.to_png(spec) if fmt == "png" else export.to_svg(spec) if fmt == "svg" else
-                             export.figure_html(spec, caption=fig.caption, page=target.name, params=values,
-                                                link=base + target.link(params, sec, lang), lang=lang).encode())
+            link = base + target.link(params, sec, lang, target.compare)
+            path.write_bytes(export.to_png(fig.chart) if fmt == "png" else export.to_svg(fig.chart) if fmt == "svg"
+                             else export.figure_html(fig.chart, caption=fig.caption, page=target.name, params=values,
+                                                     link=link, lang=lang).encode())
             print(path)
 
 
@@ -231,12 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     run.add_argument("--tab", help="only this tab (a link's tab= does the same); default: every tab")
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument("--compare", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                     help="also run this setting (the others as given); up to 4; adds 'runs' to the JSON")
     run.set_defaults(func=cmd_run)
+    cli_compare.add_parser(sub)
     exp = sub.add_parser("export", help="write a page's figures, or a lesson's handout")
     exp.add_argument("target", metavar="NAME_OR_LINK", nargs="?")
     exp.add_argument("--lesson", help="write this lesson's handout: index.html, and each figure as PNG and SVG")
     exp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     exp.add_argument("--out", required=True)
+    exp.add_argument("--compare", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                     help="draw this setting in every figure too, as a pinned run would be (up to 4)")
     exp.add_argument("--format", choices=("png", "svg", "html"), help="default png; html: interactive, self-contained")
     exp.add_argument("--lang", choices=LANGS, default="en")
     exp.add_argument("--tab", help="only this tab's figures (a link's tab= does the same); default: every tab")

@@ -19,6 +19,8 @@ from stabviz.charts import thin
 CHART_ROWS = 5000  # most rows one chart sends to the browser, all runs together
 RUN_OPACITY = (1.0, 0.5, 0.38, 0.3, 0.24)  # live, then the pins
 RUN_DASH = ([1, 0], [7, 3], [2, 2], [9, 3, 2, 3], [4, 4])
+RUN_KEY = {"symbolType": "stroke", "symbolStrokeColor": "#333333", "symbolStrokeWidth": 2.5, "symbolSize": 500,
+           "labelLimit": 400}  # the runs' legend: a long grey line in each run's dash and opacity
 VIEW_KEYS = ("mark", "encoding", "transform", "data", "params", "projection")  # a single view's own keys
 DASHED_MARKS = ("line", "rule", "trail")
 LINE_MARKS = ("line", "trail")
@@ -123,7 +125,8 @@ def _run_layer(layer: dict, i: int, labels: Sequence[str], title: str) -> dict:
 
 def _datum(labels: Sequence[str], i: int, values: list, title: str) -> dict:
     """A constant channel value from a scale over the run labels: the legend that names the runs."""
-    return {"datum": labels[i], "scale": {"domain": list(labels), "range": values}, "legend": {"title": title}}
+    scale = {"domain": list(labels), "range": values}
+    return {"datum": labels[i], "scale": scale, "legend": RUN_KEY | {"title": title}}
 
 
 def _merge_scales(layers: list[dict]) -> None:

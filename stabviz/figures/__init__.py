@@ -30,8 +30,8 @@ class Figure:
     caption: str = ""
 
     def spec(self, lang: str) -> dict:
-        """The themed Vega-Lite dict: what the page draws and the exports render."""
-        return themed(self.chart, lang)
+        """The themed Vega-Lite dict: what the page draws and the exports render (a dict is one already)."""
+        return self.chart if isinstance(self.chart, dict) else themed(self.chart, lang)
 
 
 @dataclass(frozen=True)
