@@ -11,6 +11,7 @@ with the fields it reads (its cache key) and an estimate of its work (its budget
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +68,8 @@ class Finding:
         if not self.key.endswith("_*"):
             return {"": findings[self.key]} if self.key in findings else {}
         stem = self.key[:-1]
-        return {k[len(stem):]: v for k, v in findings.items() if k.startswith(stem) and k != self.theory}
+        return {k[len(stem):]: v for k, v in findings.items()
+                if k.startswith(stem) and not (self.theory and fnmatch.fnmatchcase(k, self.theory))}
 
     def theory_of(self, findings: dict[str, Any], series: str = "") -> Any:
         """The theory's value for one series, or None where there is none."""

@@ -102,3 +102,10 @@ def test_first_diverging_lr_of_gd_tracks_two_over_the_curvature():
     for a, lr in zip(measured["value"], measured["y"], strict=True):
         bound = 1 / max(a, params.b)
         assert bound <= lr <= bound * ratio * (1 + 1e-9)
+
+
+def test_a_family_never_counts_its_theory_keys_as_measured_series():
+    family = Finding("first_diverging_lr_*", theory="first_diverging_lr_theory_*")
+    findings = {"first_diverging_lr_sgd": 0.1, "first_diverging_lr_theory_sgd": 0.1, "first_diverging_lr_adam": 2.0}
+    assert family.series(findings) == {"sgd": 0.1, "adam": 2.0}
+    assert family.theory_of(findings, "sgd") == 0.1 and family.theory_of(findings, "adam") is None
