@@ -29,6 +29,7 @@ UPDATES = np.logspace(-12, 0, 121)  # the sizes u / w of the update w + u, 10 pe
 MASTER_FORMS = ("float32", "float16", "float16_master", "bfloat16", "bfloat16_master")
 MASTER_DATA = 256  # regression examples
 BISECTIONS = 80  # halvings of the bracket around the smallest update that changes w
+STEP_COST = 1e6  # multiply-add equivalents of one step's fixed cost (~1 ms of per-op overhead, whatever the size)
 
 
 def added(w: float, u: np.ndarray | float, name: str) -> np.ndarray:
@@ -110,5 +111,6 @@ def master(p: Params, progress: Progress | None = None) -> Result:
 
 
 def master_work(p: Params) -> float:
-    """Multiply-adds of the five runs (forward, backward, update) and the bisections."""
-    return len(MASTER_FORMS) * p.master_steps * (3.0 * MASTER_DATA * p.master_width + 20 * p.master_width) + 1e6
+    """Multiply-adds of the five runs (forward, backward, update, each step's fixed cost) and the bisections."""
+    per_step = 3.0 * MASTER_DATA * p.master_width + 20 * p.master_width + STEP_COST
+    return len(MASTER_FORMS) * p.master_steps * per_step + 1e6

@@ -35,6 +35,7 @@ FORMS = ("float32", "float16", "float16_scaled", "bfloat16")
 AUTOCAST = {"float16": torch.float16, "float16_scaled": torch.float16, "bfloat16": torch.bfloat16}
 UNSUPPORTED = (RuntimeError, NotImplementedError, TypeError)  # what torch raises for an op missing in a format
 AUTOCAST_OVERHEAD = 2.0  # an autocast step cast every weight twice more and ran its matmuls in half precision
+STEP_COST = 2e6  # multiply-add equivalents of one step's fixed cost (~2 ms of per-op overhead, whatever the size)
 
 
 class Recorder:
@@ -130,7 +131,8 @@ def _findings(runs: pd.DataFrame) -> dict[str, float]:
 
 
 def train_work(p: Params) -> float:
-    """Multiply-adds of the four runs: forward and backward per example, the update, and autocast's casts."""
+    """Multiply-adds of the four runs: forward and backward per example, the update, autocast's casts, and each
+    step's fixed cost."""
     weights = p.train_depth * p.train_width**2 + p.train_width
     per_step = weights * (3.0 * p.train_batch * dtype_cost("float16", p.train_width) + 12.0)
-    return len(FORMS) * AUTOCAST_OVERHEAD * p.steps * per_step + DATA_SIZE * p.train_width
+    return len(FORMS) * p.steps * (AUTOCAST_OVERHEAD * per_step + STEP_COST) + DATA_SIZE * p.train_width

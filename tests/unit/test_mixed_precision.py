@@ -123,3 +123,13 @@ def test_the_probe_is_stored_within_half_an_eps_and_overflows_float16_past_65504
         assert (f[f"probe_rel_error_{name}"] > 0) == (name != "float64")  # 0.1 is not a binary fraction
     big = run_section(SECTIONS["formats"], mp.Params(probe=1e5)).tables["probe"].set_index("format")
     assert big.loc["float16", "stored"] == math.inf and big.loc["bfloat16", "stored"] == 99840.0
+
+
+@pytest.mark.parametrize("knob", ["depth", "width", "batch", "seq_len", "train_depth", "train_width", "train_batch",
+                                  "steps", "master_width", "master_steps"])
+def test_every_size_knob_raises_the_work_estimate_of_the_tabs_that_read_it(knob):
+    spec = mp.Params.specs()[knob]
+    base = mp.Params(net="rnn" if knob == "seq_len" else "mlp")
+    big = mp.Params(net=base.net, **{knob: spec.kind(spec.hi)})
+    readers = [s for s in mp.SECTIONS if knob in s.uses]
+    assert readers and all(s.work(big) > s.work(base) for s in readers)
