@@ -133,3 +133,16 @@ def test_every_size_knob_raises_the_work_estimate_of_the_tabs_that_read_it(knob)
     big = mp.Params(net=base.net, **{knob: spec.kind(spec.hi)})
     readers = [s for s in mp.SECTIONS if knob in s.uses]
     assert readers and all(s.work(big) > s.work(base) for s in readers)
+
+
+@pytest.mark.parametrize("name", ["gradients", "scaling", "master", "formats"])
+def test_every_declared_finding_is_a_number_beside_its_theory_and_has_its_words(name):
+    from stabviz.i18n import has
+    sec = SECTIONS[name]
+    found = run_section(sec, mp.Params(**SMALL, master_steps=10)).findings
+    for finding in sec.findings:
+        values = finding.series(found)
+        assert values and all(isinstance(v, (int, float)) for v in values.values()), finding.key
+        if finding.theory:
+            assert all(isinstance(finding.theory_of(found, s), float) for s in values), finding.key
+        assert has(f"mixed_precision.finding.{finding.name}.label"), finding.name

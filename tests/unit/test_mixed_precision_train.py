@@ -60,3 +60,11 @@ def test_a_form_torch_cannot_run_is_reported_with_its_message_and_the_others_sti
     assert math.isfinite(result.findings["train_final_loss_float16_scaled"])
     blocks = VIEWS["training"](result, p, "en")
     assert "bfloat16 (autocast)" in blocks[0] and "not implemented for 'BFloat16'" in blocks[0]
+
+
+def test_every_declared_finding_of_the_training_tab_is_a_number_with_its_words(trained):
+    from stabviz.i18n import has
+    for finding in TRAIN.findings:
+        values = finding.series(trained.findings)
+        assert values and all(isinstance(v, (int, float)) for v in values.values()), finding.key
+        assert has(f"mixed_precision.finding.{finding.name}.label"), finding.name
