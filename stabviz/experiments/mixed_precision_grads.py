@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from stabviz.experiments.mixed_precision import Params
 
 NETS = ("mlp", "rnn")
+BINADES = (-149, 127)  # the binades of float32's nonzero finite values, smallest subnormal to largest
 SWEEP = range(-24, 65)  # the loss scales 2^k the sweep tries (float16 needs at most 2^64 to lift anything)
 CAST_COST = 120.0  # multiply-add equivalents per entry and scale of the sweep's casts and counts (measured: 10.7 s
 # for 89 scales of a million entries on this CPU, where the budget's 3e9 multiply-adds take 1-3 s)
@@ -65,18 +66,20 @@ def _band_rows(grads: list[tuple[str, torch.Tensor]]) -> pd.DataFrame:
 
 
 def histogram(grads: list[tuple[str, torch.Tensor]]) -> pd.DataFrame:
-    """Per tensor, the entries in each binade [2^e, 2^(e+1)) of |g| (e = floor(log2|g|)) as counts and shares;
-    exact zeros as e = -inf (drawn as markers), inf and nan as their own rows."""
-    rows = []
+    """Per tensor, the entries in each binade [2^e, 2^(e+1)) of |g| (e = floor(log2|g|)) as counts and shares, for
+    every binade of float32 (e from -149 to 127, so that the table's shape depends on the net alone, not on its
+    numbers); exact zeros as e = -inf (drawn as markers), inf and nan as their own rows."""
+    lo, hi = BINADES
+    edges = np.concatenate([[-np.inf], np.arange(lo, hi + 1), [np.inf, np.nan]])
+    frames = []
     for layer, (name, grad) in enumerate(grads, start=1):
         a = grad.detach().reshape(-1).double().abs().cpu().numpy()
         finite = a[np.isfinite(a) & (a > 0)]
-        bins, counts = np.unique(np.floor(np.log2(finite)), return_counts=True)
-        special = {-math.inf: int((a == 0).sum()), math.inf: int(np.isinf(a).sum()), math.nan: int(np.isnan(a).sum())}
-        for e, n in [*zip(bins.tolist(), counts.tolist(), strict=True), *special.items()]:
-            if n:
-                rows.append({"tensor": name, "layer": layer, "log2_bin": e, "count": n, "share": n / a.size})
-    return pd.DataFrame(rows)
+        counts = np.bincount(np.floor(np.log2(finite)).astype(int) - lo, minlength=hi - lo + 1)
+        n = np.concatenate([[(a == 0).sum()], counts, [np.isinf(a).sum(), np.isnan(a).sum()]])
+        frames.append(pd.DataFrame({"tensor": name, "layer": layer, "log2_bin": edges, "count": n,
+                                    "share": n / a.size}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _log2_stats(grads: list[tuple[str, torch.Tensor]]) -> dict[str, float]:

@@ -67,7 +67,8 @@ def _axis_range(bins: pd.Series) -> tuple[float, float]:
 
 def _histogram_chart(hist: pd.DataFrame, lang: str, title: str, rows: str) -> alt.LayerChart:
     """Binades as cells (x: log2|g|, y: ``rows``, colour: share), float16's bands behind them, exact zeros of
-    float32 as ▼ at the left edge and inf / nan as ▲ / ✕ at the right."""
+    float32 as ▼ at the left edge and inf / nan as ▲ / ✕ at the right (the empty binades are not drawn)."""
+    hist = hist[hist["count"] > 0]
     finite = hist[np.isfinite(hist["log2_bin"])].assign(x2=lambda d: d["log2_bin"] + 1)
     lo, hi = _axis_range(hist["log2_bin"])
     x = alt.X("log2_bin:Q", title=_t("hist.x", lang), scale=alt.Scale(domain=[lo, hi], nice=False))
