@@ -19,6 +19,7 @@ from torch.nn.functional import mse_loss
 
 from stabviz.experiments import Progress, Result
 from stabviz.experiments.mixed_precision_formats import limits
+from stabviz.experiments.mixed_precision_train import UNSUPPORTED, half_compute
 from stabviz.runtime import DTYPES, device, generator
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _run(p: Params, form: str) -> list[tuple[float, float]]:
     opt = torch.optim.SGD(model.parameters(), lr=p.master_lr)
     rows = []
     for _ in range(p.master_steps):
-        with torch.autocast(dev.type, dtype=half, enabled=form.endswith("_master")):
+        with half_compute(dev.type, half if form.endswith("_master") else None):
             loss = mse_loss(model(x).float(), y.float())
         opt.zero_grad()
         loss.backward()
@@ -98,16 +99,22 @@ def _run(p: Params, form: str) -> list[tuple[float, float]]:
 def master(p: Params, progress: Progress | None = None) -> Result:
     """The update table, and the regression run in each form (same data, teacher and start)."""
     updates, findings = update_table(p.weight)
-    runs = []
+    runs, unsupported = [], []
     for i, form in enumerate(MASTER_FORMS):
-        rows = _run(p, form)
+        try:
+            rows = _run(p, form)
+        except UNSUPPORTED as err:  # a format this device cannot compute in: named, the others still run
+            unsupported.append({"form": form, "device": device(p.device).type, "error": str(err).split("\n")[0]})
+            rows = []
         runs.append(pd.DataFrame(rows, columns=["loss", "stalled_share"]).assign(
-            form=form, step=np.arange(1, p.master_steps + 1)))
-        findings[f"master_final_loss_{form}"] = rows[-1][0]
-        findings[f"master_stalled_share_{form}"] = rows[-1][1]
+            form=form, step=np.arange(1, len(rows) + 1)))
+        last = rows[-1] if rows else (math.nan, math.nan)
+        findings[f"master_final_loss_{form}"], findings[f"master_stalled_share_{form}"] = last
         if progress is not None:
             progress((i + 1) / len(MASTER_FORMS))
-    return Result({"updates": updates, "master_runs": pd.concat(runs, ignore_index=True)}, findings)
+    runs = pd.concat(runs, ignore_index=True)
+    return Result({"updates": updates, "master_runs": runs,
+                   "master_unsupported": pd.DataFrame(unsupported, columns=["form", "device", "error"])}, findings)
 
 
 def master_work(p: Params) -> float:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,12 +52,27 @@ class Recorder:
         self.rows.append((float(loss.detach()), float((flat == 0).double().mean()), math.log2(scale), skipped))
 
 
+@contextlib.contextmanager
+def half_compute(device_type: str, half: torch.dtype | None) -> Iterator[None]:
+    """torch.autocast to ``half`` (nothing for None); raises where the device cannot autocast to it, instead of
+    torch's warning and a silent float32 run (a GPU without bfloat16)."""
+    if half is None:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's "disabling autocast": raised below instead
+        cast = torch.autocast(device_type, dtype=half)
+    with cast:
+        if not torch.is_autocast_enabled(device_type):
+            raise RuntimeError(f"torch.autocast to {str(half).removeprefix('torch.')} is not available on "
+                               f"{device_type}")
+        yield
+
+
 def _step(model: nn.Module, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, form: str,
           xb: torch.Tensor, yb: torch.Tensor, rec: Recorder) -> None:
     """One SGD step in a form; the scaler (if any) unscales, checks for inf/nan, steps or skips, updates S."""
-    dev = xb.device.type
-    cast = torch.autocast(dev, dtype=AUTOCAST[form]) if form in AUTOCAST else contextlib.nullcontext()
-    with cast:
+    with half_compute(xb.device.type, AUTOCAST.get(form)):
         loss = binary_cross_entropy_with_logits(model(xb).squeeze(1).float(), yb)
     opt.zero_grad()
     params = list(model.parameters())

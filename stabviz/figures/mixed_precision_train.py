@@ -26,19 +26,27 @@ def _pct(x: float) -> str:
     return "—" if math.isnan(x) else f"{100 * x:.3g}%"
 
 
+def _form(form: str, lang: str, weights: bool = False) -> str:
+    """A form's display name (``weights``: a bare half format names weights kept in it, not autocast)."""
+    return _t(f"form.{form}_weights" if weights and form in ("float16", "bfloat16") else f"form.{form}", lang)
+
+
 def _named(df: pd.DataFrame, lang: str, weights: bool = False) -> pd.DataFrame:
-    """The run table with each form's display name as its series (``weights``: a bare half format names weights
-    kept in it, not autocast)."""
-    return df.assign(series=[_t(f"form.{f}_weights" if weights and f in ("float16", "bfloat16") else f"form.{f}",
-                                lang) for f in df["form"]])
+    """The run table with each form's display name as its series."""
+    return df.assign(series=[_form(f, lang, weights) for f in df["form"]])
+
+
+def _unsupported(table: pd.DataFrame, lang: str, weights: bool = False) -> list[str]:
+    """A message per form this device could not run, with torch's own words."""
+    return [_t("training.unsupported", lang, form=_form(r.form, lang, weights), device=r.device, error=r.error)
+            for r in table.itertuples()]
 
 
 def training_view(result: Result, p: Params, lang: str) -> list[Block]:
     """Loss per step for each form, the share of zero gradient entries, the GradScaler's scale with its skipped
     steps; a message for a form this device cannot run."""
     runs, f = _named(result.tables["train_runs"], lang), result.findings
-    notes = [_t("training.unsupported", lang, form=_t(f"form.{r.form}", lang), device=r.device, error=r.error)
-             for r in result.tables["train_unsupported"].itertuples()]
+    notes = _unsupported(result.tables["train_unsupported"], lang)
     if runs.empty:
         return notes
     step = _t("training.step", lang)
@@ -80,17 +88,23 @@ def master_view(result: Result, p: Params, lang: str) -> list[Block]:
                         y_title=_t("master.change", lang), x_log=True, theory=theory,
                         title=_t("master.update_title", lang, w=f"{p.weight:g}"))
     chart.layer += _half_ulp_rules(f, lang)
+    blocks: list[Block] = [
+        Figure("mixed_precision_update", chart, _t("master.update_caption", lang)),
+        _t("master.update_findings", lang, w=f"{p.weight:g}",
+           **{f"{k}_{fmt}": _g(f[f"update_smallest_{k}_{fmt}"]) for k in ("measured", "theory")
+              for fmt in ("float32", "bfloat16", "float16")}),
+        *_unsupported(result.tables["master_unsupported"], lang, weights=True),
+    ]
     runs = _named(result.tables["master_runs"], lang, weights=True)
+    if runs.empty:
+        return blocks
     step = _t("training.step", lang)
     loss = log_profile(runs[["step", "loss", "series"]], "step", "loss", "series", lang=lang, x_title=step,
                        y_title=_t("master.loss_y", lang), title=_t("master.loss_title", lang, lr=f"{p.master_lr:g}"))
     stalled = log_profile(runs[["step", "stalled_share", "series"]], "step", "stalled_share", "series", lang=lang,
                           x_title=step, y_title=_t("master.stalled_y", lang), title=_t("master.stalled_title", lang))
     return [
-        Figure("mixed_precision_update", chart, _t("master.update_caption", lang)),
-        _t("master.update_findings", lang, w=f"{p.weight:g}",
-           **{f"{k}_{fmt}": _g(f[f"update_smallest_{k}_{fmt}"]) for k in ("measured", "theory")
-              for fmt in ("float32", "bfloat16", "float16")}),
+        *blocks,
         Figure("mixed_precision_master_loss", loss, _t("master.loss_caption", lang)),
         Figure("mixed_precision_master_stalled", stalled, _t("master.stalled_caption", lang)),
         _t("master.run_findings", lang, **{k.removeprefix("master_"): (_pct(v) if "share" in k else _g(v))

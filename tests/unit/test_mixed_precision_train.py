@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from stabviz.experiments import mixed_precision as mp
 from stabviz.experiments import mixed_precision_train as mpt
@@ -68,3 +69,18 @@ def test_every_declared_finding_of_the_training_tab_is_a_number_with_its_words(t
         values = finding.series(trained.findings)
         assert values and all(isinstance(v, (int, float)) for v in values.values()), finding.key
         assert has(f"mixed_precision.finding.{finding.name}.label"), finding.name
+
+
+def test_a_device_that_cannot_autocast_to_a_format_is_named_rather_than_run_silently_in_float32(monkeypatch):
+    monkeypatch.setattr(torch, "is_autocast_enabled", lambda *_: False)  # what torch reports after "disabling"
+    train = run_section(TRAIN, mp.Params(**{**QUICK, "steps": 10}))
+    assert set(train.tables["train_unsupported"]["form"]) == {"float16", "float16_scaled", "bfloat16"}
+    assert set(train.tables["train_runs"]["form"]) == {"float32"}
+    p = mp.Params(master_steps=10)
+    master = run_section(next(s for s in mp.SECTIONS if s.name == "master"), p)
+    missing = master.tables["master_unsupported"]
+    assert list(missing["form"]) == ["float16_master", "bfloat16_master"]
+    assert missing["error"].iloc[1] == "torch.autocast to bfloat16 is not available on cpu"
+    assert math.isnan(master.findings["master_final_loss_bfloat16_master"])
+    notes = [b for b in VIEWS["master"](master, p, "en") if isinstance(b, str) and b.startswith("⚠")]
+    assert len(notes) == 2 and "bfloat16 compute, float32 master weights" in notes[1]
