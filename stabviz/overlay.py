@@ -111,7 +111,9 @@ def _run_layer(layer: dict, i: int, labels: Sequence[str], title: str) -> dict:
     mark = layer["mark"] if isinstance(layer["mark"], dict) else {"type": layer["mark"]}
     enc = layer.setdefault("encoding", {})
     own_opacity = "opacity" in mark or "opacity" in enc or "fillOpacity" in mark or "strokeOpacity" in mark
-    if own_opacity:
+    if _mark(layer) == "text" and not own_opacity:  # a label: fainter, but not a legend entry (a text key is blank)
+        mark["opacity"] = RUN_OPACITY[i]
+    elif own_opacity:
         for key in ("opacity", "fillOpacity", "strokeOpacity"):
             if key in mark and i:
                 mark[key] = round(mark[key] * RUN_OPACITY[i], 3)

@@ -92,3 +92,13 @@ def test_the_exported_svg_shows_every_run(flow):
     svg = export.to_svg(overlay.combine(flow, LABELS, "Run")).decode()
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert all(label in texts for label in LABELS) and "Run" in texts
+
+
+def test_labels_fade_but_never_carry_the_runs_legend(flow):
+    """A text layer in the runs' legend would make Vega draw every key blank (its symbol is the text mark's)."""
+    runs = (deep_mlp.Params(depth=50, dtype="float16"), deep_mlp.Params(depth=20, dtype="float16"))
+    spec = specs("gradient_flow", *runs)["deep_mlp_gradient_flow"]
+    texts = [layer for layer in overlay.combine(spec, LABELS[:2], "Run")["layer"] if overlay._mark(layer) == "text"]
+    assert texts and not any("opacity" in layer.get("encoding", {}) for layer in texts)
+    live, pinned = texts[: len(texts) // 2], texts[len(texts) // 2:]
+    assert all(p["mark"]["opacity"] < lv["mark"].get("opacity", 1) for lv, p in zip(live, pinned, strict=True))
