@@ -51,6 +51,7 @@ def overlay(specs: Sequence[dict], labels: Sequence[str], title: str) -> dict:
         layers += [_run_layer(layer, i, labels, title) for layer in _layers(spec)]
     out["layer"] = layers
     _merge_scales(layers)
+    _one_runs_legend(layers)
     return out
 
 
@@ -123,6 +124,16 @@ def _run_layer(layer: dict, i: int, labels: Sequence[str], title: str) -> dict:
         enc["strokeDash"] = _datum(labels, i, [list(d) for d in RUN_DASH[:len(labels)]], title)
     layer["mark"] = mark
     return layer
+
+
+def _one_runs_legend(layers: list[dict]) -> None:
+    """Name the runs in one legend: the dash's where a line carries one, else the opacity's. Streamlit's Vega-Lite
+    (6.5 in Streamlit 1.67) draws one legend per channel where vl-convert merges channels over the same domain."""
+    dashed = any("datum" in layer["encoding"].get("strokeDash", {}) for layer in layers)
+    for layer in layers:
+        opacity = layer["encoding"].get("opacity", {})
+        if dashed and "datum" in opacity:
+            opacity["legend"] = None
 
 
 def _datum(labels: Sequence[str], i: int, values: list, title: str) -> dict:

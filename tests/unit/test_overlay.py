@@ -44,9 +44,13 @@ def _colours(spec: dict) -> dict:
 def test_runs_overlay_in_one_layered_chart_named_by_one_legend(flow):
     out = overlay.combine(flow, LABELS, "Run")
     assert len(out["layer"]) == sum(len(overlay._layers(s)) for s in flow)
-    named = [layer["encoding"]["opacity"] for layer in out["layer"] if "datum" in layer["encoding"].get("opacity", {})]
+    named = [enc[c] for enc in (layer["encoding"] for layer in out["layer"]) for c in ("opacity", "strokeDash")
+             if "datum" in enc.get(c, {})]
     assert {n["datum"] for n in named} == set(LABELS)
-    assert all(n["scale"]["domain"] == LABELS and n["legend"]["title"] == "Run" for n in named)
+    assert all(n["scale"]["domain"] == LABELS for n in named)
+    legends = {(c, n["legend"]["title"]) for c in ("opacity", "strokeDash") for layer in out["layer"]
+               if "datum" in (n := layer["encoding"].get(c, {})) and n.get("legend")}
+    assert legends == {("strokeDash", "Run")}  # one channel names the runs (Streamlit's Vega-Lite would draw two)
 
 
 def test_each_series_keeps_its_own_colour_and_later_runs_add_theirs(flow):
