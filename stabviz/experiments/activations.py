@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.nets import ACTIVATION_NAMES, value_and_derivative
 from stabviz.params import ParamsBase, param
 from stabviz.runtime import device, device_param, dtype_range, generator, seed_param
@@ -24,6 +24,7 @@ MAX_GRID = 20_001  # most points of a stepped grid: a finer step is widened to 2
 QUAD_POINTS = 200_001  # trapezoid nodes over +-12 standard deviations
 CHAINS = 1001  # independent chains for the product over depth (odd: the median is a chain)
 CHAIN_DTYPES = ("float64", "float32", "bfloat16", "float16")
+SATURATION_FINDINGS = ("max_abs_grad", "saturated_mc", "saturated_quad", "mean_sq_grad_mc", "mean_sq_grad_quad")
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,8 @@ def saturation(p: Params) -> Result:
             "mean_sq_grad_mc": float(np.mean(d_mc**2)),
             "mean_sq_grad_quad": float(np.sum(w * d_q**2)),
         })
-    table = pd.DataFrame(rows)
-    findings = {f"max_abs_grad_{r['function']}": r["max_abs_grad"] for r in rows}
-    return Result({"saturation": table}, findings)
+    findings = {f"{k}_{r['function']}": r[k] for r in rows for k in SATURATION_FINDINGS}
+    return Result({"saturation": pd.DataFrame(rows)}, findings)
 
 
 def _median_chain(factors: torch.Tensor, dtype_name: str) -> np.ndarray:
@@ -143,13 +143,16 @@ def chain(p: Params) -> Result:
 
 
 def _chain_findings(tables: dict[str, pd.DataFrame], depth: int) -> dict:
-    """Per function, the product at the last depth: measured median (float64), typical size and bound of theory."""
+    """Per function, the product at the last depth: measured median (float64), typical size and bound of theory.
+
+    ``chain_median_<f>`` repeats ``chain_last_<f>`` under a name no theory key extends (a sweep's series)."""
     chain, theory = tables["chain"], tables["chain_theory"]
     last = chain[(chain["layer"] == depth) & (chain["dtype"] == "float64")].set_index("function")["value"]
     at = theory[theory["layer"] == depth].set_index(["function", "curve"])["value"]
     out = {}
     for name, value in last.items():
-        out |= {f"chain_last_{name}": float(value), f"chain_last_typical_{name}": float(at[(name, "typical")]),
+        out |= {f"chain_last_{name}": float(value), f"chain_median_{name}": float(value),
+                f"chain_last_typical_{name}": float(at[(name, "typical")]),
                 f"chain_last_bound_{name}": float(at[(name, "bound")])}
     return out
 
@@ -201,9 +204,13 @@ def _saturation_work(p: Params) -> float:
 
 
 SECTIONS = (
-    Section("curves", curves, uses=("functions", "x_max", "x_step"), work=_curves_work),
+    Section("curves", curves, uses=("functions", "x_max", "x_step"), work=_curves_work,
+            findings=(Finding("max_df_*"), Finding("df_at_x_max_*"))),
     Section("saturation", saturation, uses=("functions", "x_max", "threshold", "input_std", "samples", "seed",
                                             "device"),
-            work=_saturation_work),
-    Section("chain", chain, uses=("functions", "input_std", "depth", "seed", "device"), work=_chain_work),
+            work=_saturation_work,
+            findings=(Finding("saturated_mc_*", theory="saturated_quad_*"), Finding("max_abs_grad_*"),
+                      Finding("mean_sq_grad_mc_*", theory="mean_sq_grad_quad_*"))),
+    Section("chain", chain, uses=("functions", "input_std", "depth", "seed", "device"), work=_chain_work,
+            findings=(Finding("chain_median_*", theory="chain_last_typical_*"),)),
 )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.experiments.deep_mlp_flow import FLOW_INPUTS, FLOW_LOSSES, FLOW_STATISTICS, flow_work, gradient_flow
 from stabviz.experiments.deep_mlp_sweep import lr_sweep, sweep_work
 from stabviz.experiments.deep_mlp_theory import first_inf_power, first_zero_power, lyapunov_gaussian
@@ -145,7 +145,7 @@ def scalar(p: Params) -> Result:
     exact = pd.concat([pd.DataFrame({"factor": w, "base": b, "k": ks, "log10_value": ks * math.log10(b)})
                        for w, b in factors], ignore_index=True)
     findings = {f"{r['factor']}_{r['dtype']}_{c}": r[c] for r in limits for c in ("inf_at", "zero_at")}
-    findings |= _last_powers(table, factors, p.powers)
+    findings |= _limit_series(limits) | _last_powers(table, factors, p.powers)
     return Result({"scalar": table, "scalar_exact": exact, "scalar_limits": pd.DataFrame(limits)}, findings)
 
 
@@ -156,6 +156,16 @@ def _last_powers(table: pd.DataFrame, factors: tuple[tuple[str, float], ...], k:
     out |= {f"{w}_power_exact": math.exp(k * math.log(b)) if k * math.log(b) < 709 else math.inf for w, b in factors}
     tiny, _, big = dtype_range("float16")
     return out | {"float16_max": big, "float16_smallest_subnormal": tiny}
+
+
+def _limit_series(limits: list[dict]) -> dict:
+    """grow's first inf and shrink's first 0 per dtype, named dtype last (a sweep's series), with theory's k."""
+    out = {}
+    for r in limits:
+        edge = "inf" if r["factor"] == "grow" else "zero"
+        out |= {f"{r['factor']}_{edge}_at_{r['dtype']}": r[f"{edge}_at"],
+                f"{r['factor']}_{edge}_theory_{r['dtype']}": r[f"{edge}_at_theory"]}
+    return out
 
 
 def _limit_row(which: str, base: float, name: str, ks: np.ndarray, power: np.ndarray) -> dict:
@@ -175,18 +185,36 @@ def _products_work(p: Params) -> float:
     return 4.0 * p.mat_runs * p.mat_count * (p.mat_size**3 * dtype_cost(p.dtype, p.mat_size) + 50)
 
 
+FLOW_FINDINGS = (
+    Finding("flow_factor_per_layer", theory="flow_factor_per_layer_theory"),
+    Finding("flow_ratio_first_last", theory="flow_ratio_first_last_theory"),
+    Finding("flow_signal_factor_per_layer", theory="flow_signal_factor_per_layer_theory"),
+    *(Finding(k) for k in ("flow_mean_factor_per_layer", "flow_layers_zero", "flow_layers_inf", "flow_layers_nan",
+                           "flow_act_derivative_mean")),
+)
+SCALAR_FINDINGS = (
+    Finding("grow_power_*", theory="grow_power_exact"), Finding("shrink_power_*", theory="shrink_power_exact"),
+    Finding("grow_inf_at_*", theory="grow_inf_theory_*"), Finding("shrink_zero_at_*", theory="shrink_zero_theory_*"),
+)
+TRAIN_FINDINGS = tuple(Finding(f"train_{k}") for k in (
+    "loss_last", "accuracy", "change_first_layer", "change_last_hidden_layer", "clipped_steps"))
+SWEEP_FINDINGS = tuple(Finding(f"sweep_{k}") for k in (
+    "best_lr", "best_accuracy", "band_low", "band_high", "trained_lrs", "diverged_lrs"))
+
 SECTIONS = (
     Section("gradient_flow", gradient_flow, uses=("depth", "width", "activation", "init", "std", "batch", "inputs",
                                                   "loss", "statistic", "seed", "device", "dtype"),
-            work=flow_work),
+            work=flow_work, findings=FLOW_FINDINGS),
     Section("products", products, uses=("mat_size", "mat_count", "mat_runs", "seed", "device", "dtype"),
-            work=_products_work),
-    Section("scalar", scalar, uses=("grow", "shrink", "powers"), work=lambda p: 2e4 * p.powers),
+            work=_products_work, findings=(Finding("lyapunov_measured", theory="lyapunov_theory"), Finding(
+                "products_log10_norm_last", theory="products_log10_norm_last_theory"))),
+    Section("scalar", scalar, uses=("grow", "shrink", "powers"), work=lambda p: 2e4 * p.powers,
+            findings=SCALAR_FINDINGS),
     Section("training", train, uses=("train_depth", "train_width", "train_batch", "steps", "lr", "clip", "max_norm",
                                      "activation", "init", "std", "seed", "device", "dtype"),
-            work=train_work, long=True),
+            work=train_work, long=True, findings=TRAIN_FINDINGS),
     Section("lr_sweep", lr_sweep, uses=("sweep_depth", "sweep_width", "sweep_batch", "lr_min", "lr_max", "lr_points",
                                         "sweep_steps", "sweep_target", "activation", "init", "std", "seed", "device",
                                         "dtype"),
-            work=sweep_work, long=True),
+            work=sweep_work, long=True, findings=SWEEP_FINDINGS),
 )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.experiments import initialization_theory as theory
 from stabviz.experiments.initialization_fans import fans, fans_work
 from stabviz.experiments.initialization_hist import histograms
@@ -142,10 +142,18 @@ def _network_work(p: Params) -> float:
 
 SECTIONS = (
     Section("network", network, work=_network_work, uses=(
-        "activation", "schemes", "std", "depth", "width", "batch", "hist_layers", "seed", "device", "dtype")),
+        "activation", "schemes", "std", "depth", "width", "batch", "hist_layers", "seed", "device", "dtype"),
+        findings=(Finding("forward_measured_*", theory="forward_theory_*"),
+                  Finding("backward_measured_*", theory="backward_theory_*"))),
     Section("sweep", sweep, work=sweep_work, uses=(
         "activation", "sweep_depth", "depth_points", "sigma_min", "sigma_max", "sigma_points", "sweep_width",
-        "sweep_batch", "stable_decades", "seed", "device", "dtype")),
+        "sweep_batch", "stable_decades", "seed", "device", "dtype"),
+        findings=(Finding("stable_fraction", theory="stable_fraction_theory"), Finding("critical_sigma"))),
     Section("fans", fans, work=fans_work, uses=("fan_in", "fan_out", "fan_batch", "fan_schemes", "std", "seed",
-                                                "device")),
+                                                "device"),
+            findings=(Finding("fans_var_w_*", theory="fans_var_w_theory_*"),
+                      Finding("fans_max_abs_w_*", theory="fans_bound_theory_*"),
+                      Finding("fans_forward_measured_*", theory="fans_forward_theory_*"),
+                      Finding("fans_backward_*", theory="fans_backward_theory_*"),
+                      Finding("fans_forward_relu_*", theory="fans_forward_relu_theory_*"))),
 )

@@ -52,8 +52,9 @@ def fans(p: Any) -> Result:
     x = torch.randn(p.fan_batch, p.fan_in, generator=generator(p.seed + 1), dtype=torch.float64).to(dev)
     g_out = torch.randn(p.fan_batch, p.fan_out, generator=generator(p.seed + 2), dtype=torch.float64).to(dev)
     table = pd.DataFrame([_scheme_row(p, s, x, g_out) for s in p.fan_schemes])
-    findings = {f"fans_{c}_{r['scheme']}": r[c] for r in table.to_dict("records") for c in table.columns
-                if c != "scheme"}
+    records = table.to_dict("records")
+    findings = {f"fans_{c}_{r['scheme']}": r[c] for r in records for c in table.columns if c != "scheme"}
+    findings |= {f"fans_forward_measured_{r['scheme']}": r["forward"] for r in records}  # fans_forward_* has relu's too
     return Result({"fans": table}, findings)
 
 

@@ -90,7 +90,8 @@ def sweep(p: Any) -> Result:
     table["stable_theory"] = table["theory"].abs() < p.stable_decades
     q_star, chi_star = theory.fixed_point_chi(p.activation, sigmas)
     chi_table = pd.DataFrame({"sigma_w": sigmas, "q_star": q_star, "chi_1": chi_star})
-    findings = {"critical_sigma": theory.critical_sigma(p.activation), "stable_fraction": float(table["stable"].mean())}
+    findings = {"critical_sigma": theory.critical_sigma(p.activation), "stable_fraction": float(table["stable"].mean()),
+                "stable_fraction_theory": float(table["stable_theory"].mean())}
     return Result({"sweep": table, "sweep_chi": chi_table}, findings)
 
 

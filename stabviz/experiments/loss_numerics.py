@@ -128,7 +128,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _findings(table: pd.DataFrame, summary: pd.DataFrame) -> dict:
-    """Headline numbers: where the naive forms break in float32, and that the stable forms never do."""
+    """Headline numbers: where the naive forms break in float32, and that the stable forms never do (the count of
+    their inf/nan values, 0)."""
     def pick(family: str, form: str, side: str) -> float:
         hit = summary.query("family == @family and form == @form and dtype == 'float32' and quantity == 'loss'")
         return float(hit[side].iloc[0]) if len(hit) else math.nan
@@ -140,6 +141,7 @@ def _findings(table: pd.DataFrame, summary: pd.DataFrame) -> dict:
         "naive_softmax_breaks_float32": pick("softmax", "naive", "breaks_pos"),
         "log_of_softmax_breaks_float32": pick("softmax", "log_of_softmax", "breaks_pos"),
         "stable_forms_all_finite": bool((table.loc[stable, "state"] == "finite").all()),
+        "stable_forms_nonfinite": int((table.loc[stable, "state"] != "finite").sum()),
         "bce_loss_max": float(bce.max()),
         "bce_loss_clamp": BCE_LOG_CLAMP,
     }

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.experiments import Progress, Result, Section
+from stabviz.experiments import Finding, Progress, Result, Section
 from stabviz.experiments import loss_descent as ld
 from stabviz.experiments.loss_numerics import NUMERIC_DTYPES, numerics_result
 from stabviz.params import ParamsBase, param
@@ -191,17 +191,22 @@ def softmax(p: Params, progress: Progress | None = None) -> Result:
 
 
 def softmax_curves(p: Params) -> Result:
-    """|dL/dz| against the wrong class's margin m (logits m e_1, target class 0): autograd beside theory."""
+    """|dL/dz| against the wrong class's margin m (logits m e_1, target class 0): autograd beside theory; its largest
+    value, and its value at the widest margin m = z_max beside the closed form's."""
     margin = torch.linspace(0, p.z_max, CURVE_POINTS, dtype=torch.float64)
     z = torch.zeros(CURVE_POINTS, p.classes, dtype=torch.float64)
     z[:, 1] = margin
     onehot = torch.zeros_like(z)
     onehot[:, 0] = 1.0
-    frames = []
+    frames, findings = [], {}
     for name, fn in ld.SOFTMAX_LOSSES.items():
         theory = ld.softmax_dz_theory(name, torch.softmax(z, dim=-1), onehot).norm(dim=-1)
-        frames.append(_curve_rows("margin", margin.numpy(), name, ld.dz_autograd(fn, z, onehot).norm(dim=-1), theory))
-    return Result({"softmax_dz": pd.concat(frames, ignore_index=True)})
+        measured = ld.dz_autograd(fn, z, onehot).norm(dim=-1)
+        frames.append(_curve_rows("margin", margin.numpy(), name, measured, theory))
+        findings |= {f"softmax_{name}_dz_max_abs": float(measured.max()),
+                     f"softmax_{name}_dz_at_z_max": float(measured[-1]),
+                     f"softmax_{name}_dz_at_z_max_theory": float(theory[-1])}
+    return Result({"softmax_dz": pd.concat(frames, ignore_index=True)}, findings)
 
 
 def numerics(p: Params) -> Result:
@@ -221,14 +226,28 @@ def _numerics_work(p: Params) -> float:
     return STEP_COST * 14 * len(p.dtypes) + ELEMENT_COST * 14 * len(p.dtypes) * p.num_points
 
 
+def _per_loss(prefix: str, losses: dict, names: tuple[str, ...], theory: bool = False) -> tuple[Finding, ...]:
+    """One finding per name and loss, ``<prefix>_<loss>_<name>`` (its theory ``..._theory``), losses together."""
+    return tuple(Finding(f"{prefix}_{loss}_{name}", theory=f"{prefix}_{loss}_{name}_theory" if theory else None)
+                 for name in names for loss in losses)
+
+
+FITS = ("fitted", "slowest_fit", "grad_worst_start")
+NUMERICS = ("naive_sigmoid_breaks_float32", "naive_softmax_breaks_float32", "log_of_softmax_breaks_float32",
+            "stable_forms_nonfinite", "bce_loss_max")
+
 SECTIONS = (
     Section("neuron", neuron, uses=("target", "x", "lr", "steps", "starts", "radius", "points", "span", "grid",
                                     "device"),
-            work=_neuron_work, long=True),
-    Section("neuron_curves", neuron_curves, uses=("target", "z_max"), work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS),
+            work=_neuron_work, long=True, findings=_per_loss("neuron", ld.NEURON_LOSSES, FITS)),
+    Section("neuron_curves", neuron_curves, uses=("target", "z_max"), work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS,
+            findings=_per_loss("neuron", ld.NEURON_LOSSES, ("dz_max_abs",))),
     Section("softmax", softmax, uses=("lr", "steps", "starts", "classes", "confidence", "seed", "device"),
-            work=_softmax_work, long=True),
+            work=_softmax_work, long=True, findings=_per_loss("softmax", ld.SOFTMAX_LOSSES, FITS)),
     Section("softmax_curves", softmax_curves, uses=("classes", "z_max"),
-            work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS * p.classes),
-    Section("numerics", numerics, uses=("num_max", "num_points", "dtypes", "device"), work=_numerics_work),
+            work=lambda p: ELEMENT_COST * 2 * CURVE_POINTS * p.classes,
+            findings=(*_per_loss("softmax", ld.SOFTMAX_LOSSES, ("dz_at_z_max",), theory=True),
+                      *_per_loss("softmax", ld.SOFTMAX_LOSSES, ("dz_max_abs",)))),
+    Section("numerics", numerics, uses=("num_max", "num_points", "dtypes", "device"), work=_numerics_work,
+            findings=tuple(Finding(k) for k in NUMERICS)),
 )

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch.autograd.functional import hessian
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.experiments.newton_findings import descent_findings, theory
 from stabviz.experiments.newton_roots import FAILURE_CASES, ROOTS, failures, roots
 from stabviz.params import ParamsBase, param
@@ -198,7 +198,12 @@ SECTIONS = (
     Section("descent", descent,
             uses=("surface", "a", "b", "formula", "x0", "y0", "points", "perturb", "methods", "lr", "damping", "steps",
                   "gd_steps", "seed", "device", "dtype"),
-            work=_descent_work),
+            work=_descent_work,
+            findings=(Finding("final_loss_*"), Finding("final_x_*"), Finding("final_y_*"),
+                      Finding("ratio_x_*", theory="ratio_theory_x_*"), Finding("ratio_y_*", theory="ratio_theory_y_*"),
+                      Finding("steps_to_diverge_*"))),
     Section("roots", root_finding, uses=("roots", "k", "r0", "root_steps", "root_tol", "dtype"),
-            work=lambda p: ROOT_STEP * (len(p.roots) + FAILURE_CASES) * p.root_steps),
+            work=lambda p: ROOT_STEP * (len(p.roots) + FAILURE_CASES) * p.root_steps,
+            findings=(Finding("steps_to_precision_*"), Finding("steps_taken_*"),
+                      Finding("root_*", theory="true_root_*"), Finding("residual_*"))),
 )

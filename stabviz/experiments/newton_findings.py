@@ -10,11 +10,13 @@ Findings of the descent tab (stable names; ``<m>`` a method, its first start whe
   :func:`theory_factors`).
 - ``diverged_<m>``: whether the final loss is above the start's (or inf/nan); ``diverged_at_<m>``: the step from
   which it stayed there (None if it did not; ``surfaces.diverged_at``).
+- ``steps_to_diverge_<m>``: ``diverged_at_<m>`` as a number, inf where it did not diverge (a sweep can plot it).
 - ``steps_<m>``: the steps the method took (``steps``, or ``gd_steps`` for gradient descent when set).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -72,5 +74,6 @@ def descent_findings(paths: pd.DataFrame, p: Any, starts: np.ndarray) -> dict[st
         if fac is not None:
             out |= {f"ratio_theory_x_{m}": fac[0], f"ratio_theory_y_{m}": fac[1]}
         at = diverged_at(first["loss"].to_numpy())
-        out |= {f"diverged_{m}": at is not None, f"diverged_at_{m}": at, f"steps_{m}": p.steps_of(m)}
+        out |= {f"diverged_{m}": at is not None, f"diverged_at_{m}": at, f"steps_{m}": p.steps_of(m),
+                f"steps_to_diverge_{m}": math.inf if at is None else float(at)}
     return out

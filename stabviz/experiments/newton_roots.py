@@ -88,17 +88,21 @@ def run_root(name: str, k: float, r0: float, steps: int, dt: torch.dtype,
 
 
 def roots(names: tuple[str, ...], k: float, r0: float, steps: int, dt: torch.dtype, tol: float = 0.0) -> Result:
-    """The iterates of the chosen roots, their verdicts, the steps to a 1e-12 relative error, the steps taken
-    and the final residual |r^n - K| (what a tolerance stops on)."""
+    """The iterates of the chosen roots, their verdicts, the steps to a 1e-12 relative error (also as a number,
+    inf if not within the steps run: ``steps_to_precision_<root>``), the steps taken, the final residual |r^n - K|
+    (what a tolerance stops on) and the true root K^(1/n)."""
     frames, rows, findings = [], [], {}
     for name in names:
         table, row = run_root(name, k, r0, steps, dt, tol)
         frames.append(table)
         rows.append(row)
-        hits = table.loc[table["error"] <= 1e-12 * k ** (1.0 / POWER[name]), "step"]
+        true = k ** (1.0 / POWER[name])
+        hits = table.loc[table["error"] <= 1e-12 * true, "step"]
         findings |= {f"root_{name}": row["final_r"], f"verdict_{name}": row["verdict"],
                      f"steps_to_1e-12_{name}": int(hits.iloc[0]) if len(hits) else None,
-                     f"steps_taken_{name}": row["steps"], f"residual_{name}": abs(float(table["f"].iloc[-1]))}
+                     f"steps_to_precision_{name}": float(hits.iloc[0]) if len(hits) else math.inf,
+                     f"steps_taken_{name}": row["steps"], f"residual_{name}": abs(float(table["f"].iloc[-1])),
+                     f"true_root_{name}": true}
     return Result({"roots": pd.concat(frames, ignore_index=True), "root_verdicts": pd.DataFrame(rows)}, findings)
 
 

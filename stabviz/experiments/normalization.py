@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.experiments.normalization_nets import (
     ARCHS,
     MLP_NORMS,
@@ -118,7 +118,10 @@ def saturation(p: Params) -> Result:
     frames = [profiles(p, act).assign(activation=act) for act in SATURATING]
     table = pd.concat(frames, ignore_index=True)[["activation", "norm", "layer", "saturated"]]
     theory = pd.DataFrame([{"activation": a, "saturated": normal_saturation(a, p.threshold)} for a in SATURATING])
-    return Result({"saturation": table, "saturation_theory": theory})
+    last = table[table["layer"] == p.depth]
+    findings = {f"saturated_last_{r.activation}_{r.norm}": float(r.saturated) for r in last.itertuples()}
+    findings |= {f"saturated_theory_{r.activation}": float(r.saturated) for r in theory.itertuples()}
+    return Result({"saturation": table, "saturation_theory": theory}, findings)
 
 
 def _profile_work(p: Params) -> float:
@@ -132,10 +135,18 @@ PROFILE_USES = (
 )
 
 SECTIONS = (
-    Section("layers", layers, uses=(*PROFILE_USES, "activation"), work=_profile_work),
-    Section("saturation", saturation, uses=PROFILE_USES, work=lambda p: 2 * _profile_work(p)),
-    Section("noise", batch_noise, uses=NOISE_USES, work=noise_work),
-    Section("residual", residual, uses=RESIDUAL_USES, work=residual_work),
-    Section("jacobian", jacobians, uses=JACOBIAN_USES, work=jacobian_work),
-    Section("training", training, uses=TRAIN_USES, work=train_work, long=True),
+    Section("layers", layers, uses=(*PROFILE_USES, "activation"), work=_profile_work, findings=(
+        Finding("grad_ratio_*"), Finding("grad_max_*"), Finding("act_std_last_*", theory="normal_std"))),
+    Section("saturation", saturation, uses=PROFILE_USES, work=lambda p: 2 * _profile_work(p),
+            findings=tuple(Finding(f"saturated_last_{a}_*", theory=f"saturated_theory_{a}") for a in SATURATING)),
+    Section("noise", batch_noise, uses=NOISE_USES, work=noise_work, findings=(
+        Finding("train_noise_slope_*", theory="slope_theory"), Finding("mismatch_slope_*", theory="slope_theory"),
+        Finding("gap_max_*"))),
+    Section("residual", residual, uses=RESIDUAL_USES, work=residual_work, findings=(
+        Finding("skip_gain_*"), Finding("first_grad_plain_*"), Finding("first_grad_residual_*"))),
+    Section("jacobian", jacobians, uses=JACOBIAN_USES, work=jacobian_work, findings=(
+        Finding("jacobian_ratio_plain_*"), Finding("identity_gap_plain_*"), Finding("jacobian_ratio_residual_*"),
+        Finding("identity_gap_residual_*"))),
+    Section("training", training, uses=TRAIN_USES, work=train_work, long=True, findings=(
+        Finding("accuracy_smallest_batch_*"), Finding("accuracy_largest_batch_*"), Finding("chance_accuracy"))),
 )

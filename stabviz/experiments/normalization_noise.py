@@ -113,7 +113,7 @@ def _noise_findings(table: pd.DataFrame, theory: pd.DataFrame) -> dict[str, floa
     """From B = 16 on: BatchNorm's log-log slope (theory -1/2) and largest relative gap to the theory line;
     the batch-free norms' largest gap (theory exactly 0)."""
     bn = table[table["norm"] == "batch"].merge(theory, on=["batch", "quantity"], suffixes=("", "_theory"))
-    out: dict[str, float] = {}
+    out: dict[str, float] = {"slope_theory": -0.5}
     for q, rows in bn[bn["batch"] >= FIT_FROM].groupby("quantity", sort=False):
         out[f"{q}_slope_batch"] = float(np.polyfit(np.log(rows["batch"]), np.log(rows["value"]), 1)[0])
         out[f"{q}_fit_error_batch"] = float((rows["value"] / rows["value_theory"] - 1).abs().max())

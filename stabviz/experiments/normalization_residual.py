@@ -101,8 +101,21 @@ def jacobians(p: Params) -> Result:
             model = build(spec, g, torch.float64, dev)
             x = inputs(spec, JAC_BATCH, g, torch.float64, dev)
             frames.append(jacobian_rows(model, x, g).assign(norm=n, residual=skip))
-    return Result({"jacobian": pd.concat(frames, ignore_index=True)},
-                  {"jacobian_width": width, "jacobian_batch": JAC_BATCH})
+    table = pd.concat(frames, ignore_index=True)
+    findings = {"jacobian_width": width, "jacobian_batch": JAC_BATCH, **jacobian_findings(table)}
+    return Result({"jacobian": table}, findings)
+
+
+def jacobian_findings(table: pd.DataFrame) -> dict[str, float]:
+    """Per net and norm: ||dL/dh_0|| / ||dL/dh_L|| (the product of the block gains), its upper bound (the product of
+    every block's sigma_max), and the mean distance ||J - I|| of a block's Jacobian from the identity."""
+    out = {}
+    for (norm, skip), rows in table.groupby(["norm", "residual"], sort=False):
+        net = "residual" if skip else "plain"
+        out |= {f"jacobian_ratio_{net}_{norm}": float(rows["gain"].prod()),
+                f"jacobian_upper_{net}_{norm}": float(rows["sigma_max"].prod()),
+                f"identity_gap_{net}_{norm}": float(rows["dist_identity"].mean())}
+    return out
 
 
 def residual_work(p: Params) -> float:

@@ -109,8 +109,19 @@ def training(p: Params, progress: Progress | None = None) -> Result:
         curves.append(fit(model, data, b, p, g, tick).assign(norm=norm, batch=b))
         finals.append({"norm": norm, "batch": b, **evaluate(model, data, b)})
     chance = float(torch.bincount(data[3], minlength=CLASSES).max()) / N_TEST
-    return Result({"training": pd.DataFrame(finals), "training_curves": pd.concat(curves, ignore_index=True)},
-                  {"chance_accuracy": chance})
+    table = pd.DataFrame(finals)
+    return Result({"training": table, "training_curves": pd.concat(curves, ignore_index=True)},
+                  {"chance_accuracy": chance, **_batch_ends(table)})
+
+
+def _batch_ends(table: pd.DataFrame) -> dict[str, float]:
+    """Per norm, the test accuracy (running statistics) at the smallest and at the largest batch size."""
+    out = {}
+    for norm, rows in table.groupby("norm", sort=False):
+        rows = rows.sort_values("batch")
+        out |= {f"accuracy_smallest_batch_{norm}": float(rows["test_acc"].iloc[0]),
+                f"accuracy_largest_batch_{norm}": float(rows["test_acc"].iloc[-1])}
+    return out
 
 
 def train_work(p: Params) -> float:

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Finding, Result, Section
 from stabviz.experiments.recurrent_theory import (
     carousel,
     chain_error,
     chain_product,
     gru_path_ratio,
+    sweep_findings,
     theory_curves,
     vanilla_factors,
 )
@@ -168,7 +169,7 @@ def sweep(p: Params) -> Result:
     """Gradient at h_0 of both vanilla RNNs over a grid of spectral radii (default init: orthogonal x r)."""
     x = inputs(p)
     table = pd.DataFrame([_sweep_point(p, name, r, x) for name in VANILLA for r in SWEEP_RADII])
-    return Result({"sweep": table})
+    return Result({"sweep": table}, sweep_findings(table, p.hidden))
 
 
 def _band(gate: str, values: torch.Tensor) -> pd.DataFrame:
@@ -237,10 +238,16 @@ def _gates_work(p: Params) -> float:
 CELL_USES = ("hidden", "init", "radius", "forget_bias", "std", "bias", "update_bias")  # what spec_of reads
 SECTIONS = (
     Section("through_time", through_time, work=_through_time_work, uses=(
-        "cells", "seq_len", "input_size", "batch", "input_std", *CELL_USES, "seed", "device", "dtype")),
+        "cells", "seq_len", "input_size", "batch", "input_std", *CELL_USES, "seed", "device", "dtype"),
+        findings=(Finding("grad_ratio_*", theory="ratio_estimate_*"),)),
     Section("sweep", sweep, work=_sweep_work, uses=(
-        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "bias", "seed", "device", "dtype")),
+        "seq_len", "hidden", "input_size", "batch", "input_std", "init", "bias", "seed", "device", "dtype"),
+        findings=(Finding("edge_radius_*", theory="estimate_edge_radius_*"),
+                  Finding("grad_at_r1_*", theory="estimate_at_r1_*"))),
     Section("gates", gates, work=_gates_work, uses=(
-        "seq_len", "input_size", "batch", "input_std", *CELL_USES, "seed", "device", "dtype")),
-    Section("train", train, uses=TRAIN_USES, work=train_work, long=True),
+        "seq_len", "input_size", "batch", "input_std", *CELL_USES, "seed", "device", "dtype"),
+        findings=(Finding("forget_first", theory="forget_sigmoid_b"), Finding("forget_mean"),
+                  Finding("update_first", theory="update_sigmoid_b"), Finding("update_mean"))),
+    Section("train", train, uses=TRAIN_USES, work=train_work, long=True, findings=tuple(Finding(f"{k}_*") for k in (
+        "final_loss", "max_grad_norm", "clipped_share", "nonfinite_steps"))),
 )

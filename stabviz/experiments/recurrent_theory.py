@@ -8,7 +8,10 @@ by f_t, the GRU's direct path h_{t-1} -> h_t by z_t (torch's convention h_t = (1
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pandas as pd
 import torch
 
 from stabviz.nets import value_and_derivative
@@ -31,6 +34,31 @@ def theory_curves(f: dict[str, float], steps: np.ndarray) -> dict[str, np.ndarra
     """After k steps back: estimate (rho rms phi')^k (phi' mixing at random), bound sigma_max^k (as |phi'| <= 1)."""
     with np.errstate(over="ignore", under="ignore"):
         return {"estimate": (f["rho"] * f["rms_dphi"]) ** steps, "bound": f["sigma_max"] ** steps}
+
+
+def edge_radius(radius: np.ndarray, size: np.ndarray, level: float) -> float:
+    """The first radius where ``size`` reaches ``level``: interpolated linearly in (log r, log size), exact for a
+    power law c·r^T; nan where it stays below (or starts above) on the whole grid, or a neighbour is 0, inf or nan."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.log(np.asarray(size, dtype=np.float64) / level)
+    above = np.flatnonzero(gap >= 0)
+    if not above.size or above[0] == 0 or not np.isfinite(gap[above[0] - 1 : above[0] + 1]).all():
+        return float("nan")
+    i, lr = above[0], np.log(np.asarray(radius, dtype=np.float64))
+    return float(np.exp(lr[i - 1] + (lr[i] - lr[i - 1]) * -gap[i - 1] / (gap[i] - gap[i - 1])))
+
+
+def sweep_findings(table: pd.DataFrame, hidden: int) -> dict[str, float]:
+    """Per cell: the gradient at r = 1 and the edge radius where it reaches √H (a per-step gain of 1), measured
+    and by the estimate."""
+    out = {}
+    for name, rows in table.groupby("cell", sort=False):
+        at_one = rows[rows["radius"] == 1.0]
+        out |= {f"grad_at_r1_{name}": float(at_one["grad_norm"].iloc[0]),
+                f"estimate_at_r1_{name}": float(at_one["estimate"].iloc[0])}
+        for column, key in (("grad_norm", "edge_radius"), ("estimate", "estimate_edge_radius")):
+            out[f"{key}_{name}"] = edge_radius(rows["radius"].to_numpy(), rows[column].to_numpy(), math.sqrt(hidden))
+    return out
 
 
 def chain_product(module: torch.nn.RNN, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

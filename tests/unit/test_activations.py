@@ -142,6 +142,21 @@ def test_chain_findings_compare_the_product_with_its_theory():
     assert f["chain_last_bound_sigmoid"] == pytest.approx(0.25**100, rel=1e-9)
     assert 1 / 3 < f["chain_last_sigmoid"] / f["chain_last_typical_sigmoid"] < 3
     assert f["chain_last_sigmoid"] < f["chain_last_bound_sigmoid"]
+    assert f["chain_median_sigmoid"] == f["chain_last_sigmoid"]  # the sweep's name for the same number
+
+
+def test_saturation_findings_are_the_closed_forms_under_a_gaussian_input():
+    """z ~ N(0, 4), threshold 0.05. ReLU: f' = 1 on z > 0, so half saturate and E f'^2 = 1/2. tanh: 1 - tanh^2 z < t
+    where |z| > atanh(sqrt(1 - t)), a share erfc(atanh(sqrt(1 - t)) / (2 sqrt 2)). Monte Carlo: the table's numbers."""
+    r = section("saturation")
+    f, table = r.findings, r.tables["saturation"].set_index("function")
+    assert f["saturated_quad_relu"] == pytest.approx(0.5, abs=1e-4)
+    assert f["mean_sq_grad_quad_relu"] == pytest.approx(0.5, abs=1e-4)
+    edge = math.atanh(math.sqrt(1 - P.threshold))
+    assert f["saturated_quad_tanh"] == pytest.approx(math.erfc(edge / (P.input_std * math.sqrt(2))), abs=1e-4)
+    for fn in P.functions:
+        assert f[f"saturated_mc_{fn}"] == table.loc[fn, "saturated_mc"]
+        assert f[f"mean_sq_grad_mc_{fn}"] == table.loc[fn, "mean_sq_grad_mc"]
 
 
 def test_a_step_wider_than_the_range_still_draws_both_ends():

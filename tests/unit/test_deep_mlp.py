@@ -52,6 +52,11 @@ def test_scalar_powers_overflow_and_underflow_where_expected() -> None:
     assert r.findings["grow_float16_inf_at"] == 28
     assert r.findings["shrink_float16_zero_at"] == 78  # 0.8^78 < 2^-25, half the smallest subnormal
     assert math.isnan(r.findings["grow_float32_inf_at"])  # 1.5^100 = 4e17 fits float32
+    f = r.findings  # the same k named dtype last, a sweep's series, beside theory's k from the dtype's range
+    assert (f["grow_inf_at_float16"], f["shrink_zero_at_float16"]) == (28, 78)
+    assert (f["grow_inf_theory_float16"], f["shrink_zero_theory_float16"]) == (28, 78)
+    assert math.isnan(f["grow_inf_at_float32"])  # not within 100 powers; 1.5^k passes float32's 2^128 at k = 219
+    assert f["grow_inf_theory_float32"] == math.ceil(128 * math.log(2) / math.log(1.5)) == 219
     power = r.tables["scalar"].query("method == 'power' and factor == 'grow' and dtype == 'float16'")
     assert power.set_index("k").loc[27, "state"] == "finite" and power.set_index("k").loc[28, "state"] == "inf"
     limits = r.tables["scalar_limits"]

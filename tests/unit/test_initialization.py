@@ -102,6 +102,14 @@ def test_sweep_measures_what_mean_field_predicts():
     assert len(t) == 25 * 10
 
 
+def test_stable_fraction_is_measured_and_its_theory_is_mean_fields():
+    """ReLU: the share of cells within one decade, by autograd (27 of 250) and by mean field (26 of 250)."""
+    result = run_section(SWEEP, init.Params(activation="relu"))
+    t, f = result.tables["sweep"], result.findings
+    assert f["stable_fraction"] == (t.measured.abs() < 1.0).mean() == 27 / 250
+    assert f["stable_fraction_theory"] == (t.theory.abs() < 1.0).mean() == 26 / 250
+
+
 def test_histograms_collapse_and_saturate():
     """tanh, n = 256: std 0.01 collapses to ~0 (rms falls 1e6-fold by layer 10); std 1 saturates most units."""
     small = _network(schemes=("normal",), std=0.01, depth=10, hist_layers="1,10")["hist_stats"].set_index("layer")
@@ -203,6 +211,7 @@ def test_fans_square_layer_keeps_both_ways_with_xavier() -> None:
     assert f["fans_forward_theory_xavier_normal"] == pytest.approx(1.0)
     assert f["fans_backward_xavier_normal"] == pytest.approx(1.0, rel=0.08)
     assert f["fans_forward_xavier_normal"] == pytest.approx(1.0, rel=0.08)
+    assert f["fans_forward_measured_xavier_normal"] == f["fans_forward_xavier_normal"]  # a sweep's name for it
 
 
 def test_network_findings_carry_each_schemes_factors() -> None:

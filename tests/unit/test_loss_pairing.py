@@ -194,6 +194,25 @@ def test_numerics_result_handles_one_dtype() -> None:
     result = numerics_result(("float64",), 1000.0, 11, CPU)
     assert set(result.tables["numerics"]["dtype"]) == {"float64"}
     assert math.isnan(result.findings["naive_sigmoid_breaks_float32"])
+    assert result.findings["stable_forms_nonfinite"] == 0  # with logits, cross_entropy, logsumexp: never inf/nan
+    wide = numerics_result(("float32",), 1000.0, 11, CPU).findings
+    assert wide["stable_forms_nonfinite"] == 0 and not math.isnan(wide["naive_sigmoid_breaks_float32"])
+
+
+def test_softmax_curve_findings_are_the_gradient_at_the_widest_margin() -> None:
+    """Logits (0, m, 0, 0, 0), target class 0: CE's dL/dz = p - e_0, with p_1 = e^m / (e^m + 4) and the rest
+    1 / (e^m + 4), so its norm tends to sqrt(2); MSE's is J 2(p - e_0), J = diag(p) - p p^T, which vanishes."""
+    m, k = 12.0, 5
+    p = np.full(k, 1 / (math.exp(m) + k - 1))
+    p[1] = math.exp(m) / (math.exp(m) + k - 1)
+    y = np.eye(k)[0]
+    ce, mse = np.linalg.norm(p - y), np.linalg.norm((np.diag(p) - np.outer(p, p)) @ (2 * (p - y)))
+    f = run_section(SECTION["softmax_curves"], lp.Params(classes=k, z_max=m)).findings
+    assert f["softmax_ce_dz_at_z_max"] == pytest.approx(ce, rel=1e-12) and ce == pytest.approx(math.sqrt(2), rel=1e-4)
+    assert f["softmax_mse_dz_at_z_max"] == pytest.approx(mse, rel=1e-9) and mse < 1e-4
+    assert f["softmax_ce_dz_at_z_max_theory"] == pytest.approx(ce, rel=1e-12)
+    assert f["softmax_mse_dz_at_z_max_theory"] == pytest.approx(mse, rel=1e-9)
+    assert f["softmax_ce_dz_max_abs"] >= ce and f["softmax_mse_dz_max_abs"] > 10 * mse  # MSE peaks at a small margin
 
 
 NOTES = {"target": 0, "lr": 0.15, "steps": 200, "points": "3,2;2,2;2,0"}  # Lesson 5, scene 12

@@ -1,5 +1,7 @@
 """Newton's method against its textbook rates: one step, 2/3, 1/2, and quadratic convergence."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,6 +52,16 @@ def test_on_x2_minus_y2_newton_stops_at_the_saddle_while_gd_and_saddle_free_esca
     assert sfn["x"].iloc[-1] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_steps_to_diverge_is_the_step_gd_starts_to_grow_and_inf_for_newton():
+    """On x^2 + y^2 with lr = 1.5 each GD step multiplies by 1 - 2·1.5 = -2: the loss is above its start from step 1
+    on; Newton lands on the minimum and never diverges."""
+    t, r = paths(surface="quadratic", a=1.0, b=1.0, x0=1.0, y0=1.0, methods=("gd", "newton"), lr=1.5, steps=5)
+    np.testing.assert_allclose(method(t, "gd")["x"], (-2.0) ** np.arange(6), rtol=1e-12)
+    f = r.findings
+    assert f["steps_to_diverge_gd"] == f["diverged_at_gd"] == 1
+    assert f["diverged_at_newton"] is None and f["steps_to_diverge_newton"] == math.inf
+
+
 def test_gd_without_a_perturbation_converges_to_the_saddle_and_a_small_nudge_escapes():
     still, _ = paths(surface="saddle", x0=1.0, y0=0.0, methods=("gd",), lr=0.2, steps=40)
     assert still[["x", "y"]].iloc[-1].abs().max() < 1e-6
@@ -81,6 +93,19 @@ def test_newton_sqrt2_reaches_1e_minus_12_in_a_handful_of_steps_with_doubling_di
     quad = t[(t["step"] >= 2) & (t["digits"] < 12)]
     np.testing.assert_allclose(quad["digits"], quad["digits_predicted"], atol=0.1)  # d_{t+1} = 2 d_t + log10 2
     assert r.findings["verdict_sqrt"] == "converged"
+
+
+def test_root_findings_as_numbers_count_the_notes_loop_and_name_the_true_root():
+    """Steps of r <- (r + K/r)/2 from 1 until |r - sqrt K| <= 1e-12 sqrt K, counted by plain Python floats: 5 for
+    K = 2; a flat tangent (r0 = 0) never gets there, written inf where steps_to_1e-12 is None."""
+    r, steps = 1.0, 0
+    while abs(r - 2**0.5) > 1e-12 * 2**0.5:
+        r, steps = (r + 2 / r) / 2, steps + 1
+    f = roots(roots=("sqrt", "cbrt"), k=2.0, r0=1.0, root_steps=8).findings
+    assert f["steps_to_precision_sqrt"] == f["steps_to_1e-12_sqrt"] == steps == 5
+    assert (f["true_root_sqrt"], f["true_root_cbrt"]) == (2**0.5, 2 ** (1 / 3))
+    flat = roots(roots=("sqrt",), r0=0.0).findings
+    assert flat["steps_to_1e-12_sqrt"] is None and flat["steps_to_precision_sqrt"] == math.inf
 
 
 def test_cube_root_converges_quadratically_too():

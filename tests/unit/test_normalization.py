@@ -69,6 +69,7 @@ def test_noise_findings_give_the_slope_minus_one_half_and_exact_zeros():
         assert f[f"{q}_slope_batch"] == pytest.approx(np.polyfit(np.log(bn["batch"]), np.log(bn["value"]), 1)[0])
         assert f[f"{q}_slope_batch"] == pytest.approx(-0.5, abs=0.05)
         assert 0 < f[f"{q}_fit_error_batch"] < 0.15
+    assert f["slope_theory"] == -0.5  # noise ~ 1/sqrt(B), what a sweep of either slope draws as theory
     assert {f"gap_max_{n}": f[f"gap_max_{n}"] for n in ("layer", "group", "rms")} == dict.fromkeys(
         ("gap_max_layer", "gap_max_group", "gap_max_rms"), 0.0)
 
@@ -136,12 +137,17 @@ def test_residual_findings_are_the_deepest_first_layer_gradients():
 
 
 def test_saturation_theory_matches_the_closed_form_thresholds():
-    theory = section("saturation").tables["saturation_theory"].set_index("activation")["saturated"]
+    r = section("saturation")
+    theory = r.tables["saturation_theory"].set_index("activation")["saturated"]
     s = (1 - math.sqrt(1 - 4 * 0.05)) / 2  # sigmoid' = s(1 - s) = 0.05
     z_sig, z_tanh = -math.log(s / (1 - s)), math.atanh(math.sqrt(0.95))  # tanh' = 1 - t^2 = 0.05
     tail = lambda z: math.erfc(z / math.sqrt(2))  # noqa: E731  P(|Z| > z)
     assert theory["sigmoid"] == pytest.approx(tail(z_sig), abs=2e-4)
     assert theory["tanh"] == pytest.approx(tail(z_tanh), abs=2e-4)
+    last = r.tables["saturation"].query("layer == @SMALL['depth']").set_index(["activation", "norm"])["saturated"]
+    for act in ("sigmoid", "tanh"):  # the findings: the last layer's share per norm, the N(0, 1) share as theory
+        assert r.findings[f"saturated_theory_{act}"] == theory[act]
+        assert {n: r.findings[f"saturated_last_{act}_{n}"] for n in SMALL["norms"]} == last[act].to_dict()
 
 
 def test_normalization_removes_saturation_of_a_badly_scaled_net():
@@ -180,6 +186,13 @@ def test_backprop_lies_between_the_products_of_block_singular_values():
     j = r.tables["jacobian"]
     assert (j["grad_norm"] <= j["upper"] * (1 + 1e-9)).all()
     assert (j["grad_norm"] >= j["lower"] * (1 - 1e-9)).all()
+    for (n, skip), rows in j.groupby(["norm", "residual"]):  # the findings: the whole net's ratio and the bound
+        net, f = "residual" if skip else "plain", r.findings
+        top = rows["grad_norm"].iloc[-1] / rows["gain"].iloc[-1]  # ||dL/dh_L||
+        assert f[f"jacobian_ratio_{net}_{n}"] == pytest.approx(rows["grad_norm"].iloc[0] / top, rel=1e-9)
+        assert rows["sigma_min"].prod() * (1 - 1e-9) <= f[f"jacobian_ratio_{net}_{n}"]
+        assert f[f"jacobian_ratio_{net}_{n}"] <= f[f"jacobian_upper_{net}_{n}"] * (1 + 1e-9)
+        assert f[f"identity_gap_{net}_{n}"] == pytest.approx(rows["dist_identity"].mean())
 
 
 def test_each_block_gain_lies_between_the_extreme_singular_values_of_its_jacobian():
@@ -231,9 +244,13 @@ def test_instancenorm_standardizes_each_channel_of_each_image():
 def test_batchnorm_falls_behind_at_tiny_batches_while_layernorm_does_not():
     p = norm.Params(train_norms=("batch", "layer"), batches=("2", "32"), train_depth=2, width=16, epochs=1)
     seen = []
-    t = section("training", p, seen.append).tables["training"].set_index(["norm", "batch"])
+    r = section("training", p, seen.append)
+    t = r.tables["training"].set_index(["norm", "batch"])
     assert t.loc[("batch", 2), "test_acc"] < t.loc[("layer", 2), "test_acc"] - 0.15
     assert t.loc[("batch", 32), "test_acc"] > t.loc[("batch", 2), "test_acc"] + 0.15
+    f = r.findings  # each norm's accuracy at the smallest and the largest batch
+    assert [f[f"accuracy_{end}_batch_{n}"] for n in ("batch", "layer") for end in ("smallest", "largest")] == [
+        t.loc[(n, b), "test_acc"] for n in ("batch", "layer") for b in (2, 32)]
     ln = t.loc["layer"]
     np.testing.assert_allclose(ln["test_acc"], ln["test_acc_batch_stats"], atol=2e-3)  # no train/eval gap
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)

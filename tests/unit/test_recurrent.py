@@ -171,7 +171,8 @@ def test_sweep_switches_from_vanishing_to_exploding_as_the_spectral_radius_grows
     """Orthogonal x r: every singular value is r, so ||dL/dh_0|| <= r^T sqrt(H);
     ReLU, unbounded, explodes past r = 1."""
     p = R.Params(seq_len=100)
-    table = R.sweep(p).tables["sweep"]
+    result = R.sweep(p)
+    table = result.tables["sweep"]
     assert len(table) == 2 * len(R.SWEEP_RADII)
     # float32 weights, 100 powers
     np.testing.assert_allclose(table.bound, math.sqrt(p.hidden) * table.radius**p.seq_len, rtol=1e-4)
@@ -181,6 +182,27 @@ def test_sweep_switches_from_vanishing_to_exploding_as_the_spectral_radius_grows
         assert g[0] < 1e-20 and g[-1] > 1e2 * math.sqrt(p.hidden), cell
     relu = table[table.cell == "rnn_relu"].sort_values("radius").grad_norm.to_numpy()
     assert np.all(np.diff(np.log(relu[relu > 0])) > 0)
+    _check_sweep_findings(result.findings, table, math.sqrt(p.hidden))
+
+
+def _check_sweep_findings(found: dict, table: pd.DataFrame, level: float) -> None:
+    """The findings read off the table: the gradient and the estimate at r = 1, and the edge radius where the
+    gradient first reaches sqrt(H) lies between that grid radius and the one before; the bound sqrt(H) r^T (all
+    singular values r) reaches it at r = 1."""
+    for cell, rows in table.groupby("cell"):
+        at_one = rows.set_index("radius").loc[1.0]
+        assert found[f"grad_at_r1_{cell}"] == at_one.grad_norm and found[f"estimate_at_r1_{cell}"] == at_one.estimate
+        first = rows[rows.grad_norm >= level].radius.min()
+        assert rows[rows.radius < first].radius.max() < found[f"edge_radius_{cell}"] <= first
+        assert RTh.edge_radius(rows.radius.to_numpy(), rows.bound.to_numpy(), level) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_edge_radius_of_a_power_law_is_exact_and_nan_off_the_grid() -> None:
+    """3 r^T reaches the level L at r = (L / 3)^(1/T), between grid points too; a curve that never reaches it, or
+    starts above it, has no edge on the grid."""
+    r = np.arange(0.5, 2.0001, 0.125)
+    assert RTh.edge_radius(r, 3 * r**50, 4.0) == pytest.approx((4 / 3) ** (1 / 50), rel=1e-12)
+    assert math.isnan(RTh.edge_radius(r, 1e-3 * r, 4.0)) and math.isnan(RTh.edge_radius(r, 10 + r, 4.0))
 
 
 @pytest.mark.parametrize("b", [-2.0, 0.0, 1.0, 3.0])
