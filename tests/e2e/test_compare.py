@@ -16,6 +16,9 @@ SWEEP_TITLE = "gradient factor per layer against Weight std"
 WARNINGS = "[data-testid=stMain] [data-testid=stAlertContentWarning]"
 FIRST_CHART_TEXTS = """role => [...document.querySelector('.vega-embed svg.marks').querySelectorAll(`.${role} text`)]
   .map(t => t.textContent)"""  # the texts of the first chart's legends (role-legend) or axis labels
+LEGEND_CUT = """() => { const svg = document.querySelector('.vega-embed svg.marks'), box = svg.getBoundingClientRect();
+  return [...svg.querySelectorAll('.role-legend text')].filter(t => t.getBoundingClientRect().bottom > box.bottom + 1)
+    .map(t => t.textContent); }"""  # the first chart's legend entries below its bottom edge (Streamlit's fixed height)
 SWEEP_CHARTS = """() => [...document.querySelectorAll('.vega-embed svg.marks')]
   .map(svg => svg.querySelector('.role-title text')?.textContent ?? '').filter(t => t.includes(' against '))"""
 PROGRESS_SEEN = """window.__progress = [];
@@ -83,6 +86,7 @@ def test_pin_change_a_knob_rename_and_export_draw_every_run(page, app_url):
     assert_clean(page)
     runs = ("live: Depth 10", "A (shallow): Depth 12")
     assert_names_runs_once(legends_naming(page, *runs), *runs)
+    assert page.evaluate(LEGEND_CUT) == []
 
     button = page.locator("[data-testid=stMain] [data-testid=stDownloadButton] button", has_text="SVG").first
     with page.expect_download(timeout=60_000) as download:
