@@ -1,4 +1,5 @@
-"""Regenerate what the docs derive from the code: the README's pages table and gallery, and docs/parameters.md.
+"""Regenerate what the docs derive from the code: the README's pages table (with each page's findings) and gallery,
+and docs/parameters.md (parameters and findings).
 
     python scripts/update_readme.py
 
@@ -31,8 +32,20 @@ Every page's parameters: the names are the same in a link (`/deep_mlp?depth=200`
 `tab=` (the open tab, named in the README's pages table) and `lang=zh`. A value out of range or malformed in a
 link is replaced by the nearest allowed one, with a warning on the page; on the command line it is an error.
 
-Generated from the code by `python scripts/update_readme.py` (the same tables as `python -m stabviz params`); a
-test fails when this file falls out of step with the code, so edit the code, not this file.
+The [findings](#findings) below them are the numbers a tab reports that a sweep can plot against a parameter
+and a comparison lists per pinned run.
+
+Generated from the code by `python scripts/update_readme.py` (the parameter tables are `python -m stabviz
+params`); a test fails when this file falls out of step with the code, so edit the code, not this file.
+
+"""
+
+FINDINGS_HEAD = """## Findings
+
+Each tab's findings (`Section.findings`), the numbers a sweep plots against a parameter (`--finding NAME`) and a
+comparison lists per pinned run. A name ending in `_*` is a family: one series per chosen function, scheme, cell,
+norm, method, dtype… (the `*`). The theory column names the finding holding the theory's value for the same
+parameters, drawn beside the measurement. inf and nan are values: drawn as markers.
 
 """
 
@@ -44,7 +57,24 @@ def pages_markdown() -> str:
         tabs = " · ".join(f"{tr(f'{n}.{s.name}.tab', 'en')} (`{s.name}`)" for s in experiments.load(n).SECTIONS)
         page = f"[`/{n}`](http://localhost:8501/{n}) {tr(f'{n}.title', 'en')}"
         rows.append(f"| {page} | {tr(f'{n}.summary', 'en')} | {tabs} |")
+    rows += ["", "Findings to sweep or compare (`--finding`; [meanings](docs/parameters.md#findings)):", ""]
+    rows += [f"- `{n}`: {', '.join(dict.fromkeys(f.name for s in experiments.load(n).SECTIONS for f in s.findings))}"
+             for n in experiments.NAMES]
     return "\n".join(rows)
+
+
+def findings_markdown() -> str:
+    """Per page, a table of its tabs' findings: name (a family's with ``_*``), theory, meaning in English."""
+    lines = [FINDINGS_HEAD.rstrip("\n"), ""]
+    for n in experiments.NAMES:
+        lines += [f"#### `{n}`", "", "| tab | finding | theory | meaning |", "| --- | --- | --- | --- |"]
+        for s in experiments.load(n).SECTIONS:
+            for f in s.findings:
+                theory = f"`{f.theory}`" if f.theory else ""
+                meaning = tr(f"{n}.finding.{f.name}.help", "en").replace("|", "\\|")
+                lines.append(f"| `{s.name}` | `{f.key}` | {theory} | {meaning} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def gallery_markdown() -> str:
@@ -62,7 +92,7 @@ def gallery_markdown() -> str:
 
 def parameters_doc() -> str:
     """The whole of docs/parameters.md."""
-    return PARAMETERS_HEAD + params_markdown().rstrip("\n") + "\n"
+    return PARAMETERS_HEAD + params_markdown().rstrip("\n") + "\n\n" + findings_markdown().rstrip("\n") + "\n"
 
 
 def render(text: str) -> str:

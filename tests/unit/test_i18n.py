@@ -4,6 +4,7 @@ One test per rule; each lists every key or field that breaks it, so a failure na
 """
 
 import ast
+import functools
 import re
 import string
 import tomllib
@@ -16,6 +17,7 @@ from stabviz.params import Spec, coerce
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ENGINE = Path(experiments.__file__).parent  # the engine phrases nothing
 SHARED_ENGINE = ("params.py", "runtime.py", "nets.py", "mlp.py", "rnn.py", "surfaces.py", "formula.py")
+SHORT = ("steps", "epochs", "sweep_steps")  # a training section runs its fewest steps here: its findings' keys remain
 
 
 def _fields(text: str) -> set[str]:
@@ -91,3 +93,43 @@ def test_the_engine_calls_no_translation_function():
         or isinstance(n, ast.Import) and any(a.name.startswith("stabviz.i18n") for a in n.names)
         for n in ast.walk(ast.parse(p.read_text())))]
     assert len(files) > 20 and offenders == []
+
+
+@functools.cache
+def _quick_result(name: str, section: str) -> experiments.Result:
+    """A section's result at the default params, a training section at its fewest steps."""
+    params = experiments.load(name).Params
+    sec = {s.name: s for s in experiments.load(name).SECTIONS}[section]
+    fewest = {f: params.specs()[f].lo for f in SHORT if sec.long and f in sec.uses}
+    return experiments.run_section(sec, params(**fewest))
+
+
+def _finding_offenders(name: str, sec: experiments.Section) -> list[str]:
+    """A declared finding without both texts, absent from the result, not a number, or claiming another's key."""
+    found, out, measured, theory = _quick_result(name, sec.name).findings, [], [], set()
+    for f in sec.findings:
+        key = f"{name}.finding.{f.name}"
+        out += [f"{key}.{part}: no text" for part in ("label", "help") if not has(f"{key}.{part}")]
+        series = f.series(found)
+        out += [f"{name}.{sec.name}.{f.key}: not in the result"] if not series else []
+        out += [f"{name}.{sec.name}.{f.key}[{s}]: {v!r} is not a number" for s, v in series.items()
+                if isinstance(v, bool) or not isinstance(v, int | float)]
+        measured += [f.key.replace("*", s) if s else f.key for s in series]
+        theory |= {f.theory.replace("*", s) for s in series} if f.theory else set()
+    twice = {k for k in measured if measured.count(k) > 1 or k in theory}
+    return out + [f"{name}.{sec.name}: {k} is a series of two findings or also a theory" for k in sorted(twice)]
+
+
+def test_every_declared_finding_is_a_number_of_its_result_with_a_label_and_a_help_in_both_languages():
+    """What a sweep plots and a comparison lists: one key per series (a family's '_*' must not also match another
+    finding's key or a theory's), a number (inf/nan allowed), an axis title and a one-line meaning."""
+    sections = [(n, s) for n in experiments.NAMES for s in experiments.load(n).SECTIONS]
+    assert [o for n, s in sections if s.findings for o in _finding_offenders(n, s)] == []
+
+
+def test_every_section_declares_a_finding_and_every_finding_string_belongs_to_one():
+    declared = {f"{n}.finding.{f.name}" for n in experiments.NAMES for s in experiments.load(n).SECTIONS
+                for f in s.findings}
+    bare = [f"{n}.{s.name}" for n in experiments.NAMES for s in experiments.load(n).SECTIONS if not s.findings]
+    stale = [k for k in catalog() if ".finding." in k and k.rsplit(".", 1)[0] not in declared]
+    assert bare + stale == []
