@@ -21,6 +21,7 @@ RUN_OPACITY = (1.0, 0.5, 0.38, 0.3, 0.24)  # live, then the pins
 RUN_DASH = ([1, 0], [7, 3], [2, 2], [9, 3, 2, 3], [4, 4])
 RUN_KEY = {"symbolType": "stroke", "symbolStrokeColor": "#333333", "symbolStrokeWidth": 2.5, "symbolSize": 500,
            "labelLimit": 400}  # the runs' legend: a long grey line in each run's dash and opacity
+LEGEND_ENTRY_PX = 18  # one legend entry (label font 12) with its spacing; a title takes about as much
 VIEW_KEYS = ("mark", "encoding", "transform", "data", "params", "projection")  # a single view's own keys
 DASHED_MARKS = ("line", "rule", "trail")
 LINE_MARKS = ("line", "trail")
@@ -52,6 +53,8 @@ def overlay(specs: Sequence[dict], labels: Sequence[str], title: str) -> dict:
     out["layer"] = layers
     _merge_scales(layers)
     _one_runs_legend(layers)
+    if isinstance(out.get("height"), int | float):
+        out["height"] = max(out["height"], _legend_height(layers, labels))
     return out
 
 
@@ -124,6 +127,15 @@ def _run_layer(layer: dict, i: int, labels: Sequence[str], title: str) -> dict:
         enc["strokeDash"] = _datum(labels, i, [list(d) for d in RUN_DASH[:len(labels)]], title)
     layer["mark"] = mark
     return layer
+
+
+def _legend_height(layers: list[dict], labels: Sequence[str]) -> int:
+    """The height the legends need, so that none is cut off: Streamlit draws a chart at its height, and its
+    Vega-Lite draws a legend per channel (the series' colours and their shapes apart), each entry ~18 px."""
+    entries = {c: len(enc[c]["scale"]["domain"]) for enc in (layer["encoding"] for layer in layers)
+               for c in ("color", "shape", "strokeDash") if isinstance(enc.get(c), dict) and "field" in enc[c]
+               and isinstance(enc[c].get("scale", {}).get("domain"), list)}
+    return LEGEND_ENTRY_PX * (sum(entries.values()) + len(labels) + len(entries) + 1)
 
 
 def _one_runs_legend(layers: list[dict]) -> None:

@@ -129,9 +129,11 @@ def show(page: str, section: Section, params: ParamsBase, sweep: sw.Sweep, lang:
     except BudgetError as err:
         st.error(tr("common.page.refused", lang, message=budget_message(err, lang)), icon=":material/block:")
         return
-    bar = st.progress(0.0, text=tr("common.sweep.running", lang, n=len(points)))
-    try:
-        df = sw.run(section, points, sweep, lambda p: point(page, section, p), lambda f: bar.progress(min(1.0, f)))
+    text = tr("common.sweep.running", lang, n=len(points))
+    bar = st.progress(0.0, text=text)
+    try:  # every update repeats the text: an update without one clears it
+        df = sw.run(section, points, sweep, lambda p: point(page, section, p),
+                    lambda f: bar.progress(min(1.0, f), text=text))
     except (ValueError, RuntimeError) as err:
         st.error(tr("common.page.refused", lang, message=str(err)), icon=":material/block:")
         return

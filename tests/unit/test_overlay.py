@@ -106,3 +106,11 @@ def test_labels_fade_but_never_carry_the_runs_legend(flow):
     assert texts and not any("opacity" in layer.get("encoding", {}) for layer in texts)
     live, pinned = texts[: len(texts) // 2], texts[len(texts) // 2:]
     assert all(p["mark"]["opacity"] < lv["mark"].get("opacity", 1) for lv, p in zip(live, pinned, strict=True))
+
+
+def test_a_chart_grows_tall_enough_for_its_legends(flow):
+    """Streamlit draws a chart at its height; legends taller than that are cut off at the bottom."""
+    labels = [f"{x}: a run with a long name" for x in "LABCD"]
+    out = overlay.combine([*flow, *flow[1:]], labels, "Run")
+    assert out["height"] >= overlay.LEGEND_ENTRY_PX * (len(_colours(out)) * 2 + len(labels))  # colours, shapes, runs
+    assert overlay.combine(flow[:2], LABELS[:2], "Run")["height"] == flow[0]["height"]  # two runs fit as they are
