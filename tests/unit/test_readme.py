@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-MAX_README_BYTES = 10 * 1024  # readable in three minutes; the measurement diary lives in bench/README.md
+MAX_README_BYTES = 12_800  # readable in three minutes (about 10 KB of prose and tables, plus the findings' names, a
+# list to look things up in); the measurement diary and tables live in bench/README.md
 MAX_IMAGE_BYTES = 1_500_000  # docs/img in all
 DOCS = (README, *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "README.md")
 LOCAL_TARGET = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)|<img[^>]*\ssrc=\"([^\"]+)\"")
