@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import streamlit
 from browser import ERRORS, wait_drawn
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +28,8 @@ new MutationObserver(() => document.querySelectorAll('[data-testid=stProgress]')
   .observe(document, {childList: true, subtree: true, characterData: true, attributes: true});"""
 # every state of every progress bar drawn since the page opened, as [text, percent]: a sweep's bar lives only
 # while it runs
+PROGRESS_CHUNK = next((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("Progress.*.js")).name
+# the bar's component, which Streamlit's frontend loads when a bar is first drawn
 
 
 def url_has(page, key: str, value: str) -> None:
@@ -97,14 +100,15 @@ def test_pin_change_a_knob_rename_and_export_draw_every_run(page, app_url):
 
 def test_a_sweep_link_draws_its_chart_and_a_new_sweep_shows_its_progress_bar(page, app_url):
     """The link's sweep draws; one more point (a new grid) sweeps again under its bar, which says what runs until
-    it goes. (A fresh browser's first sweep may end before the bar's lazily loaded component arrives.)"""
+    it goes. The bar's component is loaded first: Streamlit's frontend loads it when a bar is first drawn, and a
+    fresh browser's sweep can end before it arrives (seen here: no bar drawn at all)."""
     page.add_init_script(PROGRESS_SEEN)
     page.goto(f"{app_url}/deep_mlp?{SMALL}&init=normal&sweep=std:0.5:2:log:16&finding=flow_factor_per_layer")
     wait_drawn(page)
     assert_clean(page)
     assert page.evaluate(SWEEP_CHARTS) == [SWEEP_TITLE]
     assert page.locator(".st-key-deep_mlp__gradient_flow__sweep_on input").is_checked()
-    page.evaluate("window.__progress = []")
+    page.evaluate("url => import(url).then(() => { window.__progress = []; })", f"{app_url}/static/js/{PROGRESS_CHUNK}")
     points = page.locator(".st-key-deep_mlp__gradient_flow__sweep_points input[type=range]")
     points.focus()
     points.press("ArrowRight")
