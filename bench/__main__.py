@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="the soak's concurrent sessions")
     parser.add_argument("--allocator", default="jemalloc",
                         help="the soak's serve.sh allocator: jemalloc, glibc, or both interleaved: glibc,jemalloc")
+    parser.add_argument("--compare", action="store_true",
+                        help="instead: pins after a knob change, sweeps per point, chart rows with 4 pins (issue 20)")
     args = parser.parse_args()
     quiet_streamlit()  # the table, and nothing else, on the terminal
     if args.soak:
@@ -49,6 +51,10 @@ def main() -> None:
     names = args.pages.split(",")
     fix_threads()  # as the app and the CLI run
     preload_optimizers().join()  # as the server's home page does; else it runs in the background of a page's timings
+    if args.compare:
+        from bench.compare import main as compare
+
+        return compare(names, browser=not args.no_browser)
     print(f"device: {args.device}; torch {torch.__version__}; {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads\n")
     browser, floor = ({}, None) if args.no_browser else browser_times(names)
