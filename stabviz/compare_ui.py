@@ -17,6 +17,8 @@ from stabviz.pins import PINS_KEY, Pin, next_letter, parse_pins
 from stabviz.ui import FRESH, memory, show_issues
 from stabviz.ui_results import rendered_blocks, result_of
 
+MEMO_KEY, MEMO = "_stabviz_runs", 5  # session key of the open tab's runs; at most the live run and four pins
+
 
 def _key(page: str) -> str:
     return f"{page}__{PINS_KEY}"
@@ -79,5 +81,33 @@ def tab_blocks(page: str, section: Section, live: ParamsBase, pins: list[Pin],
         st.warning(tr("common.compare.over_budget", lang, pins=", ".join(plan.over)), icon=":material/block:")
     if plan.same:
         st.caption(tr("common.compare.same_here", lang, pins=", ".join(plan.same)))
-    return comparison.blocks(page, section, plan, lang, lambda p: result_of(page, section, p, lang),
-                             lambda p, r: rendered_blocks(page, section.name, p, lang, _result=r))
+    memo = _memo(page, section.name, lang)
+    def run(p: ParamsBase) -> Result | None:
+        key = ("result", p.project(section.uses))
+        if key not in memo:
+            result = result_of(page, section, p, lang)
+            if result is None:  # a refusal says why on every run: not remembered
+                return None
+            memo[key] = result
+        return memo[key]
+
+    def render(p: ParamsBase, result: Result) -> list[Block]:
+        key = ("blocks", p)
+        if key not in memo:
+            memo[key] = rendered_blocks(page, section.name, p, lang, _result=result)
+        return memo[key]
+
+    return comparison.blocks(page, section, plan, lang, run, render)
+
+
+def _memo(page: str, section: str, lang: str) -> dict:
+    """This session's runs of one tab, by setting: the shared caches are asked once per run, not on every rerun
+    (each hit hashes its key and unpickles a copy: 3 ms a pin, measured in bench/README.md). At most MEMO runs."""
+    memos = st.session_state.setdefault(MEMO_KEY, {})
+    memo = memos.setdefault((page, section, lang), {})
+    if len(memos) > 1:  # another tab or page: the old one's runs are dropped
+        for key in [k for k in memos if k != (page, section, lang)]:
+            del memos[key]
+    while len(memo) > 2 * MEMO:
+        memo.pop(next(iter(memo)))
+    return memo

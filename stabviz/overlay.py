@@ -45,7 +45,7 @@ def can_overlay(spec: dict) -> bool:
 
 def overlay(specs: Sequence[dict], labels: Sequence[str], title: str) -> dict:
     """Every run's layers in one layered chart; the live run's top-level settings (size, title, config)."""
-    out = {k: v for k, v in copy.deepcopy(specs[0]).items() if k not in VIEW_KEYS and k != "layer"}
+    out = copy.deepcopy({k: v for k, v in specs[0].items() if k not in (*VIEW_KEYS, "layer", "datasets")})
     out["datasets"] = _datasets(specs)
     layers = []
     for i, spec in enumerate(specs):
@@ -62,7 +62,7 @@ def side_by_side(specs: Sequence[dict], labels: Sequence[str]) -> dict:
     """One chart per run, two to a row (one per row for facets), titled by its run, on shared scales."""
     views = []
     for spec, label in zip(specs, labels, strict=True):
-        view = {k: v for k, v in copy.deepcopy(spec).items() if k not in ("datasets", "config", "$schema")}
+        view = copy.deepcopy({k: v for k, v in spec.items() if k not in ("datasets", "config", "$schema")})
         view["title"] = {"text": label, "subtitle": _title_text(spec.get("title"))}
         if isinstance(view.get("width"), int | float):
             view["width"] = min(view["width"], 420)

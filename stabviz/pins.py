@@ -48,7 +48,8 @@ def changed(a: ParamsBase, b: ParamsBase, fields: Sequence[str] | None = None) -
 
 def differing(runs: Sequence[ParamsBase], fields: Sequence[str] | None = None) -> list[str]:
     """The fields in which any of ``runs`` differs from the first."""
-    return [f for f in runs[0].specs() if any(f in changed(runs[0], r, fields) for r in runs[1:])]
+    diff = {f for r in runs[1:] for f in changed(runs[0], r, fields)}
+    return [f for f in runs[0].specs() if f in diff]
 
 
 def parse_pins(raw: Mapping[str, Raw], live: ParamsBase) -> tuple[list[Pin], list[ParamIssue]]:

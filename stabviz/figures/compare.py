@@ -54,9 +54,10 @@ def combined(runs: Sequence[list[Block]], labels: Sequence[str], lang: str) -> l
 def differences(page: str, runs: Sequence[ParamsBase], names: Sequence[str], fields: Sequence[str],
                 lang: str) -> Table:
     """The parameters in which the runs differ: one row per parameter, one column per run."""
-    rows = {tr("common.compare.parameter", lang): [param_label(page, f, lang) for f in differing(runs, fields)]}
+    diff = differing(runs, fields)
+    rows = {tr("common.compare.parameter", lang): [param_label(page, f, lang) for f in diff]}
     for run, params in zip(names, runs, strict=True):
-        rows[run] = [value_text(page, params, f, lang) for f in differing(runs, fields)]
+        rows[run] = [value_text(page, params, f, lang) for f in diff]
     return Table(f"{page}_compare_parameters", pd.DataFrame(rows), tr("common.compare.parameters_caption", lang))
 
 
