@@ -24,7 +24,8 @@ Render = Callable[[ParamsBase, Result], list[Block]]  # a result's blocks, chart
 class Plan:
     """The runs a tab draws: the live one first, then each pin that differs on this tab and fits the budget."""
 
-    names: list[str]  # the runs' legend names ("live: depth 100", "A: depth 50")
+    names: list[str]  # the runs' legend names ("live: depth 100", "A (deep): depth 50")
+    titles: list[str]  # their short names, the tables' columns ("live", "A (deep)")
     runs: list[ParamsBase]
     same: list[str] = field(default_factory=list)  # pins equal to the live run on this tab (not drawn twice)
     over: list[str] = field(default_factory=list)  # pins left out: all runs together would exceed the budget
@@ -38,7 +39,8 @@ def plan(page: str, section: Section, live: ParamsBase, pins: Sequence[Pin], lan
     runs = [live, *(p.params for p in kept[:fits])]
     names = [fc.run_label(page, fc.live_name(lang), live, differing(runs, uses), lang)]
     names += [fc.run_label(page, _title(p), p.params, changed(live, p.params, uses), lang) for p in kept[:fits]]
-    return Plan(names, runs,
+    titles = [fc.live_name(lang), *(_title(p) for p in kept[:fits])]
+    return Plan(names, titles, runs,
                 same=[_title(p) for p in pins if p not in kept], over=[_title(p) for p in kept[fits:]])
 
 
@@ -53,15 +55,15 @@ def blocks(page: str, section: Section, the_plan: Plan, lang: str, run: Run,
     results = [run(p) for p in the_plan.runs]
     if results[0] is None:
         return [], None
-    done = [(n, p, r) for n, p, r in zip(the_plan.names, the_plan.runs, results, strict=True) if r is not None]
-    names, runs, results = [d[0] for d in done], [d[1] for d in done], [d[2] for d in done]
+    done = [(n, t, p, r) for n, t, p, r in zip(the_plan.names, the_plan.titles, the_plan.runs, results, strict=True)
+            if r is not None]
+    names, titles, runs, results = ([d[i] for d in done] for i in range(4))
     drawn = [render(p, r) for p, r in zip(runs, results, strict=True)]
     if len(runs) == 1:
         return drawn[0], results[0]
-    letters = [fc.live_name(lang)] + [n.split(":", 1)[0] for n in names[1:]]
     out = fc.combined(drawn, names, lang)
     out.append(f"#### {tr('common.compare.heading', lang)}")
-    out.append(fc.differences(page, runs, letters, section.uses, lang))
+    out.append(fc.differences(page, runs, titles, section.uses, lang))
     if section.findings:
-        out.append(fc.findings(page, section, results, letters, lang))
+        out.append(fc.findings(page, section, results, titles, lang))
     return out, results[0]

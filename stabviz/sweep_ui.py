@@ -73,8 +73,9 @@ def _reset(page: str, section: Section, params: ParamsBase, knobs: dict[str, Spe
 
 def _controls(page: str, section: Section, params: ParamsBase, knobs: dict[str, Spec], lang: str) -> None:
     k = lambda field: _k(page, section, field)  # noqa: E731
-    with st.expander(tr("common.sweep.title", lang), expanded=bool(st.session_state.get(k("on"))),
-                     icon=":material/stacked_line_chart:"):
+    with st.container(key="sweep_controls"), st.expander(
+            tr("common.sweep.title", lang), expanded=bool(st.session_state.get(k("on"))),
+            icon=":material/stacked_line_chart:"):
         st.toggle(tr("common.sweep.on", lang), key=k("on"), help=tr("common.sweep.help", lang))
         row = st.container(horizontal=True)
         with row.container(width=260):

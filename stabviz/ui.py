@@ -30,7 +30,8 @@ LANG_SPEC = Spec(kind=str, default="en", choices=LANGS)
 VIEW, PRESENT = "view", "present"  # URL key of the view, and its projector value
 VIEW_SPEC = Spec(kind=str, default="normal", choices=("normal", PRESENT))
 PHONE_CSS = """<style>@media (max-width: 640px) {
-  div:has(> .st-key-controls_shared), div:has(> .st-key-controls_tab) { order: 1; }  /* figures first */
+  div:has(> .st-key-controls_shared), div:has(> .st-key-controls_tab), div:has(> .st-key-pin_bar),
+  div:has(> .st-key-sweep_controls) { order: 1; }  /* figures first, then the knobs, pins and sweep */
   h1, h2, h3 { overflow-wrap: anywhere; }  /* a formula such as ||∂L_T/∂h_t|| may break */
 }</style>"""
 PRESENT_CSS = """<style>

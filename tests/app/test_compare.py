@@ -91,3 +91,17 @@ def test_a_hostile_sweep_link_warns_and_draws_no_sweep():
     assert not problems(at) and any("sweep" in w.value for w in at.warning)
     assert not any("against" in str(c.get("title")) for c in charts(at))
     assert "sweep" not in at.query_params
+
+
+def test_the_ninth_page_takes_pins_and_a_sweep_like_the_others():
+    """Nothing page-specific: the mixed-precision page's loss scaling compares a pinned scale and sweeps it, the
+    measured shift in binades on its theory (log2 S)."""
+    at = open_page("mixed_precision", {"tab": "scaling", "pins": "A", "A.scale_exp": "0",
+                                       "sweep": "scale_exp:0:24:lin:4", "finding": "shift_log2_measured"})
+    assert not problems(at) and not at.warning
+    overlaid = [run_labels(c) for c in charts(at) if run_labels(c)]
+    side_by_side = [[v["title"]["text"] for v in c["concat"]] for c in charts(at) if "concat" in c]
+    assert overlaid and side_by_side and all(labels[1].startswith("A: ") for labels in overlaid + side_by_side)
+    sweep = next(i for i, c in enumerate(charts(at)) if "against" in str(c.get("title")))
+    rows = {(r["kind"], r["value"]): r["y"] for r in chart_rows(at, sweep) if r["state"] == "finite"}
+    assert all(rows[("measured", v)] == rows[("theory", v)] == v for v in (8, 16, 24))

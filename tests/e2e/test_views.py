@@ -40,8 +40,9 @@ def test_a_shared_link_on_a_phone_shows_the_title_and_the_first_chart_within_two
     assert phone.evaluate(FIRST_CHART_TOP) < 2 * 844  # the controls come after the figure
     assert phone.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
     assert phone.evaluate(OVERFLOW) == []
-    controls = phone.locator(".st-key-controls_tab").first
-    assert controls.count() == 0 or controls.bounding_box()["y"] > phone.evaluate(FIRST_CHART_TOP)
+    for key in ("controls_tab", "pin_bar", "sweep_controls"):  # the knobs, the pins and the sweep come after it
+        controls = phone.locator(f".st-key-{key}").first
+        assert controls.count() == 0 or controls.bounding_box()["y"] > phone.evaluate(FIRST_CHART_TOP), key
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
