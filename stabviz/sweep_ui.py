@@ -54,13 +54,14 @@ def _seed(page: str, section: Section, params: ParamsBase, lang: str, from_link:
 
 
 def around(knob: str, spec: Spec, value: object, finding: str) -> sw.Sweep:
-    """A first range for a knob: a factor 4 either side of its value (log), else its allowed range."""
+    """A first range for a knob: a factor 4 either side of a positive value (log spacing), else its allowed range
+    (a whole-number knob such as the seed: its first nine values)."""
     if spec.kind in (int, float) and isinstance(value, int | float) and value > 0 and spec.lo is not None:
         lo, hi = max(float(spec.lo), value / 4), min(float(spec.hi), value * 4)
         if hi > lo:
             return sw.Sweep(knob, finding, lo, hi, "log" if lo > 0 else "lin")
-    lo = float(spec.lo or 0)
-    return sw.Sweep(knob, finding, lo, min(float(spec.hi or 1), lo + 8 if spec.kind is int else float(spec.hi or 1)))
+    lo, hi = float(spec.lo or 0), float(spec.hi or 1)
+    return sw.Sweep(knob, finding, lo, min(hi, lo + 8) if spec.kind is int else hi)
 
 
 def _reset(page: str, section: Section, params: ParamsBase, knobs: dict[str, Spec]) -> None:
