@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from bench import ROOT
 from bench.compare import PinCase, ratio, spread
 from bench.floor import APP
-from bench.pages import VIEWPORT, first_run, wait_idle
+from bench.pages import VIEWPORT, first_run, timed_open
 
 LOADS = 5  # interleaved warm loads per arm
 
@@ -36,11 +35,11 @@ def browser_rows(cases: Sequence[PinCase], loads: int = LOADS) -> tuple[list[lis
             urls = [(f"{base}/{case.page}?{urlencode(case.link(pinned))}", pid) for pinned in (True, False)]
             urls.append((floor_base, floor_pid))
             for url, server_pid in urls * 2:  # the runs computed and the browser's caches filled
-                _timed_open(context, url, server_pid)
+                timed_open(context, url, wait_drawn, server_pid)
             times: list[list[float]] = [[], [], []]
             for _ in range(loads):
                 for arm, (url, server_pid) in enumerate(urls):
-                    times[arm].append(_timed_open(context, url, server_pid))
+                    times[arm].append(timed_open(context, url, wait_drawn, server_pid))
             measured.append((case.label, times))
             floor += times[2]
         context.close()
@@ -62,16 +61,3 @@ def _floor_server() -> Iterator[tuple[str, int]]:
 
 BROWSER_HEADER = ["tab", "link warm s, 4 pins", "link warm s, no pins", "ratio", "floor link warm s",
                   "4 pins / floor", "no pins / floor"]
-
-
-def _timed_open(context, url: str, pid: int) -> float:
-    """Seconds from opening ``url`` in a new tab until drawn, once the server is quiet (the machine, shared with
-    other jobs, may never be: bench.pages.timed_open would wait its full 30 s before every load)."""
-    wait_idle(pid)
-    page = context.new_page()
-    start = time.perf_counter()
-    page.goto(url)
-    wait_drawn(page)
-    seconds = time.perf_counter() - start
-    page.close()
-    return seconds

@@ -125,10 +125,11 @@ def _switch_times(chromium, names: list[str]) -> dict[str, list[float]]:
     return out
 
 
-def timed_open(context, url: str, wait_drawn) -> float:
-    """Seconds from opening ``url`` in a new tab of ``context`` until ``wait_drawn`` returns, on a quiet machine
-    (not while the last tab or browser is still closing, or a new browser still starting)."""
-    wait_idle()
+def timed_open(context, url: str, wait_drawn, pid: int | None = None) -> float:
+    """Seconds from opening ``url`` in a new tab of ``context`` until ``wait_drawn`` returns, once the machine is
+    quiet (not while the last tab or browser is still closing, or a new browser still starting), or only process
+    ``pid`` (a machine shared with other jobs may never be quiet)."""
+    wait_idle(pid)
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url)
