@@ -9,13 +9,13 @@ from __future__ import annotations
 import streamlit as st
 
 from stabviz import sweep as sw
-from stabviz.experiments import Result, Section
+from stabviz.experiments import Section
 from stabviz.figures import Figure, sweep_plot
 from stabviz.i18n import budget_message, param_label, tr
 from stabviz.params import ParamsBase, Spec
 from stabviz.runtime import BudgetError
 from stabviz.ui import FRESH, show_issues
-from stabviz.ui_results import cached_section, draw, trained_section
+from stabviz.ui_results import cached_run, draw
 
 
 def _k(page: str, section: Section, field: str) -> str:
@@ -115,13 +115,6 @@ def query(sweep: sw.Sweep | None, params: ParamsBase) -> dict[str, str]:
     return {sw.KEY: sweep.text(params.specs()[sweep.knob]), sw.FINDING_KEY: sweep.finding}
 
 
-def point(page: str, section: Section, params: ParamsBase) -> Result:
-    """One sweep point through the page's caches (a training tab's own progress is not shown per point)."""
-    narrow = params.project(section.uses)
-    return trained_section(page, section, narrow, lambda _: None) if section.long else \
-        cached_section(page, section.name, narrow)
-
-
 def show(page: str, section: Section, params: ParamsBase, sweep: sw.Sweep, lang: str, projector: bool) -> None:
     """Run the sweep (refused over budget; a progress bar that a rerun cancels) and draw its figure and table."""
     points = sw.settings(params, sweep)
@@ -134,7 +127,7 @@ def show(page: str, section: Section, params: ParamsBase, sweep: sw.Sweep, lang:
     text = tr("common.sweep.running", lang, n=len(points))
     bar = st.progress(0.0, text=text)
     try:  # every update repeats the text: an update without one clears it
-        df = sw.run(section, points, sweep, lambda p: point(page, section, p),
+        df = sw.run(section, points, sweep, lambda p: cached_run(page, section, p),
                     lambda f: bar.progress(min(1.0, f), text=text))
     except (ValueError, RuntimeError) as err:
         st.error(tr("common.page.refused", lang, message=str(err)), icon=":material/block:")

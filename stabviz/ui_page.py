@@ -28,7 +28,7 @@ from stabviz.ui import (
     sync_url,
     url_tab,
 )
-from stabviz.ui_results import draw, rendered_blocks
+from stabviz.ui_results import cached_run, draw, rendered_blocks
 
 WIDGET_PX = 210  # a number widget's width: rows of them wrap (4 a row on a 1400 px screen, 2 on a 1024 px projector)
 END_MARKER = "page_end"  # key of the last container a page draws (the browser sees class st-key-page_end)
@@ -134,7 +134,7 @@ def page_blocks(name: str, params: ParamsBase, pins: list[Pin], lang: str) -> li
     for sec in experiments.load(name).SECTIONS:
         plan = comparison.plan(name, sec, params, pins, lang)
         try:
-            blocks += comparison.blocks(name, sec, plan, lang, lambda p, s=sec: sweep_ui.point(name, s, p),
+            blocks += comparison.blocks(name, sec, plan, lang, lambda p, s=sec: cached_run(name, s, p),
                                         lambda p, r, s=sec: rendered_blocks(name, s.name, p, lang, _result=r))[0]
         except (BudgetError, ValueError, RuntimeError):
             log.exception("section %s/%s left out of the zip", name, sec.name)

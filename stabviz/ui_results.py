@@ -55,6 +55,12 @@ def trained_section(name: str, sec: Section, params: ParamsBase, progress: Calla
     return result
 
 
+def cached_run(name: str, sec: Section, params: ParamsBase) -> Result:
+    """A section's result through the shared caches, with no progress shown (a sweep's point, the zip's tabs)."""
+    narrow = params.project(sec.uses)
+    return trained_section(name, sec, narrow, lambda _: None) if sec.long else cached_section(name, sec.name, narrow)
+
+
 def result_of(name: str, sec: Section, params: ParamsBase, lang: str) -> Result | None:
     """The cached result, or None after showing why it was refused or failed."""
     narrow = params.project(sec.uses)
